@@ -1,0 +1,148 @@
+"""The `python` kind: a callable named `module:function` (or a class) in the target.
+
+A function is called once a message as `fn(message, **args)`. A class is instantiated
+once at deploy as `cls(**args)` (plus `settings=` — the operator's `[services.NAME]`
+table — and `config=` when its constructor takes them); the instance is then called
+once a message, and its `close()` (if any) runs when the application goes. Either may
+be a coroutine function; a plain function runs in a worker thread so that it never
+stalls the event loop, unless the target says `"inline": true`.
+
+A call may return a `Message`, `bytes` or `str` (typed as the entry's output, or the
+input's type where the output is `same`), or a `dict`/`list` (written as JSON).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import inspect
+import json
+import sys
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from appserver.message import Message, RequestContext
+from gateway import mediatype
+from gateway.problems import StageError
+
+if TYPE_CHECKING:
+    from appserver.kinds.base import DeployEnv
+    from repository.entry import ServiceEntry
+
+
+def load_callable(ref: str) -> Any:
+    module_name, _, attr = ref.partition(":")
+    if not module_name or not attr:
+        raise ValueError(f"callable must be 'module:function', not {ref!r}")
+    obj: Any = importlib.import_module(module_name)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _accepts(fn: Callable[..., Any], name: str) -> bool:
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+
+
+def to_message(result: Any, given: Message, entry: ServiceEntry) -> Message:
+    """Turn what a callable returned into the message the next stage receives."""
+    if isinstance(result, Message):
+        return result
+    declared = entry.output
+    if declared in (mediatype.SAME, mediatype.ANY):
+        ctype = given.content_type
+    else:
+        ctype = mediatype.normalize(declared)
+    if isinstance(result, bytes | bytearray | memoryview):
+        return Message(bytes(result), ctype)
+    if isinstance(result, str):
+        return Message(result.encode(), ctype)
+    if isinstance(result, dict | list):
+        return Message(json.dumps(result).encode(), "application/json")
+    if result is None:
+        return given
+    raise TypeError(f"a python stage returned {type(result).__name__}")
+
+
+class PythonStage:
+    def __init__(self, entry: ServiceEntry, call: Callable[..., Any], inline: bool,
+                 instance: Any = None) -> None:
+        self.entry = entry
+        self._call = call
+        self._async = inspect.iscoroutinefunction(call) or inspect.iscoroutinefunction(
+            getattr(call, "__call__", None)
+        )
+        self._inline = inline
+        self._instance = instance
+        self._takes_request = _accepts(call, "request")
+
+    async def invoke(self, message: Message, request: RequestContext) -> Message:
+        kwargs = {"request": request} if self._takes_request else {}
+        if self._async:
+            result = await self._call(message, **kwargs)
+        elif self._inline:
+            result = self._call(message, **kwargs)
+        else:
+            result = await asyncio.to_thread(self._call, message, **kwargs)
+        return to_message(result, message, self.entry)
+
+    def size_bytes(self) -> int:
+        own = sys.getsizeof(self)
+        sizer = getattr(self._instance, "size_bytes", None)
+        return own + (int(sizer()) if callable(sizer) else 0)
+
+    async def close(self) -> None:
+        closer = getattr(self._instance, "close", None)
+        if closer is None:
+            return
+        result = closer()
+        if inspect.isawaitable(result):
+            await result
+
+
+class PythonKind:
+    name: ClassVar[str] = "python"
+    target_schema: ClassVar[dict[str, Any]] = {
+        "type": "object",
+        "required": ["callable"],
+        "properties": {
+            "callable": {"type": "string", "pattern": r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$"},
+            "inline": {"type": "boolean"},
+        },
+        "additionalProperties": False,
+    }
+
+    async def deploy(
+        self, entry: ServiceEntry, args: Mapping[str, Any], env: DeployEnv
+    ) -> PythonStage:
+        try:
+            target = load_callable(entry.target["callable"])
+        except (ImportError, AttributeError, ValueError) as e:
+            raise StageError(f"cannot load {entry.target['callable']}: {e}") from e
+        inline = bool(entry.target.get("inline", False))
+        if inspect.isclass(target):
+            extra: dict[str, Any] = {}
+            if _accepts(target, "settings"):
+                extra["settings"] = env.config.service_settings(entry.name)
+            if _accepts(target, "config"):
+                extra["config"] = env.config
+            instance = target(**args, **extra)
+            return PythonStage(entry, instance, inline, instance)
+        fixed = dict(args)
+
+        def call(message: Message, **kw: Any) -> Any:
+            return target(message, **fixed, **kw)
+
+        if inspect.iscoroutinefunction(target):
+
+            async def acall(message: Message, **kw: Any) -> Any:
+                return await target(message, **fixed, **kw)
+
+            return PythonStage(entry, acall, inline)
+        stage = PythonStage(entry, call, inline)
+        stage._takes_request = _accepts(target, "request")
+        return stage

@@ -1,0 +1,30 @@
+"""What flows through a pipe: a message, and the request it belongs to."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from gateway import mediatype
+
+
+@dataclass(frozen=True)
+class Message:
+    body: bytes
+    content_type: str = mediatype.DEFAULT
+
+    @property
+    def media_type(self) -> str:
+        return mediatype.normalize(self.content_type)
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    """The client's request as every stage may see it (SPEC §2: headers, path, query)."""
+
+    method: str = "POST"
+    path: str = "/"
+    query_string: str = ""
+    headers: Mapping[str, str] = field(default_factory=dict)
+    request_id: str = ""
+    traceparent: str | None = None

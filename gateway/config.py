@@ -1,0 +1,323 @@
+"""The operator's configuration (SPEC §8): one typed object, loaded once and validated."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import socket
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_type_hints
+
+
+class ConfigError(ValueError):
+    """A bad or unknown key: the message names it."""
+
+
+@dataclass(frozen=True)
+class GatewaySection:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    max_header_bytes: int = 8192
+    max_body_bytes: int = 10_485_760
+    max_stages: int = 32
+    max_args: int = 32
+    stage_timeout_s: float = 30.0
+    workers: int = 1
+    require_client_auth: bool = False
+    node: str = field(default_factory=socket.gethostname)
+    log_format: str = "text"
+
+
+@dataclass(frozen=True)
+class AdminSection:
+    host: str = "127.0.0.1"
+    port: int = 8081
+    token: str = ""
+
+
+@dataclass(frozen=True)
+class RepositorySection:
+    path: str = "var/repository.sqlite"
+    dsn: str = ""
+    service_dirs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AssemblerSection:
+    fetch_wsdl_hosts: tuple[str, ...] = ()
+    fetch_max_bytes: int = 5_242_880
+    fetch_timeout_s: float = 10.0
+    auto_convert: bool = False
+
+
+@dataclass(frozen=True)
+class AuditSection:
+    enabled: bool | None = None  # None: follows [gateway] require_client_auth
+    keep_days: int = 30
+
+
+@dataclass(frozen=True)
+class AppServerSection:
+    count: int = 1
+
+
+@dataclass(frozen=True)
+class PurgeSection:
+    interval_s: float = 60.0
+    cron: str = ""
+    max_idle_s: float = 600.0
+    max_apps: int = 1000
+    max_bytes: int = 268_435_456
+    on_deploy: bool = True
+
+
+@dataclass(frozen=True)
+class Route:
+    prefix: str
+    upstream: str
+
+
+@dataclass(frozen=True)
+class Connection:
+    """Credentials a `connection` alias adds to outgoing calls; secrets come from the env."""
+
+    headers: tuple[tuple[str, str], ...] = ()
+    basic_user: str = ""
+    basic_password_env: str = ""
+    bearer_env: str = ""
+
+    def outgoing_headers(self) -> dict[str, str]:
+        import base64
+
+        out = dict(self.headers)
+        if self.basic_user:
+            password = os.environ.get(self.basic_password_env, "")
+            token = base64.b64encode(f"{self.basic_user}:{password}".encode()).decode()
+            out["Authorization"] = f"Basic {token}"
+        if self.bearer_env:
+            out["Authorization"] = f"Bearer {os.environ.get(self.bearer_env, '')}"
+        return out
+
+
+@dataclass(frozen=True)
+class Config:
+    gateway: GatewaySection = field(default_factory=GatewaySection)
+    admin: AdminSection = field(default_factory=AdminSection)
+    repository: RepositorySection = field(default_factory=RepositorySection)
+    assembler: AssemblerSection = field(default_factory=AssemblerSection)
+    audit: AuditSection = field(default_factory=AuditSection)
+    appserver: AppServerSection = field(default_factory=AppServerSection)
+    purge: PurgeSection = field(default_factory=PurgeSection)
+    services: dict[str, dict[str, Any]] = field(default_factory=dict)
+    routes: tuple[Route, ...] = ()
+    connections: dict[str, Connection] = field(default_factory=dict)
+    base_dir: Path = field(default_factory=Path.cwd)
+
+    def path(self, relative: str) -> Path:
+        """A configured path, relative to the config file's folder."""
+        p = Path(relative)
+        return p if p.is_absolute() else self.base_dir / p
+
+    @property
+    def admin_token(self) -> str:
+        return os.environ.get("IGW_ADMIN_TOKEN") or self.admin.token
+
+    @property
+    def audit_enabled(self) -> bool:
+        if self.audit.enabled is None:
+            return self.gateway.require_client_auth
+        return self.audit.enabled
+
+    def service_settings(self, name: str) -> dict[str, Any]:
+        return self.services.get(name, {})
+
+
+SECTIONS = {
+    "gateway": GatewaySection,
+    "admin": AdminSection,
+    "repository": RepositorySection,
+    "assembler": AssemblerSection,
+    "audit": AuditSection,
+    "appserver": AppServerSection,
+    "purge": PurgeSection,
+}
+SERVICE_SETTINGS = {"logger": {"dir": str}}
+
+
+def load(path: Path | None = None, **overrides: Any) -> Config:
+    """Read `path` (else ./config.toml if present, else defaults); raise ConfigError."""
+    if path is None:
+        candidate = Path("config.toml")
+        path = candidate if candidate.exists() else None
+    raw: dict[str, Any] = {}
+    base_dir = Path.cwd()
+    if path is not None:
+        try:
+            raw = tomllib.loads(Path(path).read_text())
+        except FileNotFoundError as e:
+            raise ConfigError(f"{path}: no such file") from e
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"{path}: {e}") from e
+        base_dir = Path(path).resolve().parent
+    return from_dict(raw, base_dir=base_dir, **overrides)
+
+
+def from_dict(raw: dict[str, Any], *, base_dir: Path | None = None, **overrides: Any) -> Config:
+    """Build a Config from parsed TOML; `overrides` are `section__key=value` (CLI flags)."""
+    raw = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items()}
+    for dotted, value in overrides.items():
+        if value is None:
+            continue
+        section, key = dotted.split("__", 1)
+        raw.setdefault(section, {})[key] = value
+    kwargs: dict[str, Any] = {"base_dir": base_dir or Path.cwd()}
+    for name, value in raw.items():
+        if name in SECTIONS:
+            kwargs[name] = _section(name, SECTIONS[name], value)
+        elif name == "routes":
+            kwargs["routes"] = _routes(value)
+        elif name == "connections":
+            kwargs["connections"] = _connections(value)
+        elif name == "services":
+            kwargs["services"] = _services(value)
+        else:
+            raise ConfigError(f"unknown section [{name}]")
+    config = Config(**kwargs)
+    _check(config)
+    return config
+
+
+def _typecheck(where: str, expected: Any, value: Any) -> Any:
+    origin = getattr(expected, "__origin__", None)
+    if expected is bool or expected == (bool | None):
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where} must be true or false, not {value!r}")
+        return value
+    if expected is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{where} must be a whole number, not {value!r}")
+        return value
+    if expected is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{where} must be a number, not {value!r}")
+        return float(value)
+    if expected is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{where} must be a string, not {value!r}")
+        return value
+    if origin is tuple:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{where} must be a list of strings, not {value!r}")
+        return tuple(value)
+    raise ConfigError(f"{where}: unsupported value {value!r}")
+
+
+def _section(name: str, cls: type, value: Any) -> Any:
+    if not isinstance(value, dict):
+        raise ConfigError(f"[{name}] must be a table")
+    hints = get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    for key in value:
+        if key not in known:
+            raise ConfigError(f"unknown key {name}.{key} (known: {', '.join(sorted(known))})")
+    return cls(**{k: _typecheck(f"{name}.{k}", hints[k], v) for k, v in value.items()})
+
+
+def _routes(value: Any) -> tuple[Route, ...]:
+    if not isinstance(value, list):
+        raise ConfigError("[[routes]] must be an array of tables")
+    routes = []
+    for i, item in enumerate(value):
+        where = f"routes[{i}]"
+        if not isinstance(item, dict):
+            raise ConfigError(f"{where} must be a table")
+        for key in item:
+            if key not in ("prefix", "upstream"):
+                raise ConfigError(f"unknown key {where}.{key} (known: prefix, upstream)")
+        prefix = _typecheck(f"{where}.prefix", str, item.get("prefix", ""))
+        upstream = _typecheck(f"{where}.upstream", str, item.get("upstream", ""))
+        if not prefix.startswith("/"):
+            raise ConfigError(f"{where}.prefix must start with '/', not {prefix!r}")
+        if not upstream.startswith(("http://", "https://")):
+            raise ConfigError(f"{where}.upstream must be an http or https URL, not {upstream!r}")
+        routes.append(Route(prefix=prefix.rstrip("/") or "/", upstream=upstream.rstrip("/")))
+    # Longest prefix first, so /api/v2 wins over /api.
+    return tuple(sorted(routes, key=lambda r: len(r.prefix), reverse=True))
+
+
+def _connections(value: Any) -> dict[str, Connection]:
+    if not isinstance(value, dict):
+        raise ConfigError("[connections] must be a table of tables")
+    out = {}
+    for name, item in value.items():
+        where = f"connections.{name}"
+        if not isinstance(item, dict):
+            raise ConfigError(f"[{where}] must be a table")
+        for key in item:
+            if key not in ("headers", "basic", "bearer_env"):
+                raise ConfigError(f"unknown key {where}.{key} (known: basic, bearer_env, headers)")
+        headers = item.get("headers", {})
+        if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
+            raise ConfigError(f"{where}.headers must be a table of strings")
+        basic = item.get("basic", {})
+        if not isinstance(basic, dict) or set(basic) - {"user", "password_env"}:
+            raise ConfigError(f"{where}.basic takes user and password_env")
+        out[name] = Connection(
+            headers=tuple(headers.items()),
+            basic_user=_typecheck(f"{where}.basic.user", str, basic.get("user", "")),
+            basic_password_env=_typecheck(
+                f"{where}.basic.password_env", str, basic.get("password_env", "")
+            ),
+            bearer_env=_typecheck(f"{where}.bearer_env", str, item.get("bearer_env", "")),
+        )
+    return out
+
+
+def _services(value: Any) -> dict[str, dict[str, Any]]:
+    if not isinstance(value, dict):
+        raise ConfigError("[services] must be a table of tables")
+    out: dict[str, dict[str, Any]] = {}
+    for name, item in value.items():
+        if not isinstance(item, dict):
+            raise ConfigError(f"[services.{name}] must be a table")
+        known = SERVICE_SETTINGS.get(name)
+        if known is not None:
+            for key, v in item.items():
+                if key not in known:
+                    raise ConfigError(f"unknown key services.{name}.{key}")
+                _typecheck(f"services.{name}.{key}", known[key], v)
+        out[name] = dict(item)
+    return out
+
+
+def _check(config: Config) -> None:
+    g = config.gateway
+    for key in ("port",):
+        if not 0 <= getattr(g, key) <= 65535:
+            raise ConfigError(f"gateway.{key} must be a port number")
+    if not 0 <= config.admin.port <= 65535:
+        raise ConfigError("admin.port must be a port number")
+    positive = {
+        "gateway.max_header_bytes": g.max_header_bytes,
+        "gateway.max_body_bytes": g.max_body_bytes,
+        "gateway.max_stages": g.max_stages,
+        "gateway.max_args": g.max_args,
+        "gateway.stage_timeout_s": g.stage_timeout_s,
+        "gateway.workers": g.workers,
+        "appserver.count": config.appserver.count,
+        "assembler.fetch_max_bytes": config.assembler.fetch_max_bytes,
+        "assembler.fetch_timeout_s": config.assembler.fetch_timeout_s,
+    }
+    for where, v in positive.items():
+        if v <= 0:
+            raise ConfigError(f"{where} must be above 0, not {v}")
+    if g.log_format not in ("text", "json"):
+        raise ConfigError(f"gateway.log_format must be 'text' or 'json', not {g.log_format!r}")
+    p = config.purge
+    for where, v in {"purge.interval_s": p.interval_s, "purge.max_idle_s": p.max_idle_s,
+                     "purge.max_apps": p.max_apps, "purge.max_bytes": p.max_bytes,
+                     "audit.keep_days": config.audit.keep_days}.items():
+        if v < 0:
+            raise ConfigError(f"{where} must be 0 or more, not {v}")

@@ -1,0 +1,54 @@
+"""Media types as SPEC §1 compares them: aliases, case, parameters, text/xml, wildcards."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+ALIASES = {
+    "json": "application/json",
+    "xml": "application/xml",
+    "text": "text/plain",
+    "csv": "text/csv",
+    "yaml": "application/yaml",
+    "binary": "application/octet-stream",
+    "soap": "application/soap+xml",
+}
+SYNONYMS = {"text/xml": "application/xml"}
+SAME = "same"
+ANY = "*/*"
+DEFAULT = "application/octet-stream"
+
+
+def normalize(media_type: str) -> str:
+    """Lower case, alias expanded, parameters dropped, text/xml written application/xml."""
+    essence = media_type.split(";", 1)[0].strip().lower()
+    essence = ALIASES.get(essence, essence)
+    return SYNONYMS.get(essence, essence)
+
+
+def matches(pattern: str, media_type: str) -> bool:
+    """Whether `pattern` (which may be `type/*` or `*/*`) covers `media_type`."""
+    p, m = normalize(pattern), normalize(media_type)
+    if p == ANY or p == m:
+        return True
+    if p.endswith("/*"):
+        return m.split("/", 1)[0] == p[:-2]
+    return False
+
+
+def accepts(accepted: Iterable[str], media_type: str) -> bool:
+    """Whether a stage accepting `accepted` takes `media_type`; `*/*` given takes only `*/*`."""
+    if normalize(media_type) == ANY:
+        # An output of `*/*` is only known at run time: it satisfies any check at assembly.
+        return True
+    return any(matches(p, media_type) for p in accepted)
+
+
+def is_xml(media_type: str) -> bool:
+    m = normalize(media_type)
+    return m == "application/xml" or m.endswith("+xml")
+
+
+def is_json(media_type: str) -> bool:
+    m = normalize(media_type)
+    return m == "application/json" or m.endswith("+json")
