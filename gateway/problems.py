@@ -177,3 +177,12 @@ class StageError(Exception):
         self.reason = reason
         self.rejected = rejected
         self.extra = extra
+
+
+class UpstreamFailed(Problem):
+    """A basic request's route upstream did not answer (an addition to SPEC §2's table)."""
+
+    status, slug, title = 502, "upstream-failed", "The route's upstream did not answer"
+
+    def __init__(self, detail: str, *, upstream: str) -> None:
+        super().__init__(detail, upstream=upstream)

@@ -24,6 +24,16 @@ class DeployEnv:
     shared: dict[str, Any] = field(default_factory=dict)
 
 
+class ArgumentError(ValueError):
+    """A descriptor argument that its schema allows but the service cannot use (a logger
+    file outside its folder, a stylesheet that does not parse): 422 /invalid-parameter."""
+
+    def __init__(self, parameter: str, reason: str) -> None:
+        super().__init__(f"{parameter}: {reason}")
+        self.parameter = parameter
+        self.reason = reason
+
+
 class Stage(Protocol):
     entry: ServiceEntry
 
@@ -41,6 +51,10 @@ class Stage(Protocol):
 class Kind(Protocol):
     name: ClassVar[str]
     target_schema: ClassVar[dict[str, Any]]
+
+    def check_args(self, entry: ServiceEntry, args: Mapping[str, Any], env: DeployEnv) -> None:
+        """Checks beyond the JSON Schema, run at resolution; raise ArgumentError."""
+        ...
 
     async def deploy(
         self, entry: ServiceEntry, args: Mapping[str, Any], env: DeployEnv

@@ -116,6 +116,16 @@ class PythonKind:
         "additionalProperties": False,
     }
 
+    def check_args(self, entry: ServiceEntry, args: Mapping[str, Any], env: DeployEnv) -> None:
+        """A class target may define `check_args(args, settings)`; it raises ArgumentError."""
+        try:
+            target = load_callable(entry.target["callable"])
+        except (ImportError, AttributeError, ValueError):
+            return  # reported when the stage deploys
+        checker = getattr(target, "check_args", None)
+        if inspect.isclass(target) and checker is not None:
+            checker(args, env.config.service_settings(entry.name))
+
     async def deploy(
         self, entry: ServiceEntry, args: Mapping[str, Any], env: DeployEnv
     ) -> PythonStage:
