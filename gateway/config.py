@@ -316,8 +316,12 @@ def _check(config: Config) -> None:
     if g.log_format not in ("text", "json"):
         raise ConfigError(f"gateway.log_format must be 'text' or 'json', not {g.log_format!r}")
     p = config.purge
-    for where, v in {"purge.interval_s": p.interval_s, "purge.max_idle_s": p.max_idle_s,
-                     "purge.max_apps": p.max_apps, "purge.max_bytes": p.max_bytes,
-                     "audit.keep_days": config.audit.keep_days}.items():
+    for where, v in {
+        "purge.interval_s": p.interval_s,
+        "purge.max_idle_s": p.max_idle_s,
+        "purge.max_apps": p.max_apps,
+        "purge.max_bytes": p.max_bytes,
+        "audit.keep_days": config.audit.keep_days,
+    }.items():
         if v < 0:
             raise ConfigError(f"{where} must be 0 or more, not {v}")

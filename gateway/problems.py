@@ -186,3 +186,27 @@ class UpstreamFailed(Problem):
 
     def __init__(self, detail: str, *, upstream: str) -> None:
         super().__init__(detail, upstream=upstream)
+
+
+class MethodNotAllowed(Problem):
+    """An admin path asked with a method it does not answer (an addition to SPEC §2)."""
+
+    status, slug, title = 405, "method-not-allowed", "Method not allowed"
+
+
+class InternalError(Problem):
+    """A fault of the gateway itself; the detail points at the log, never a stack trace."""
+
+    status, slug, title = 500, "internal", "Internal error"
+
+
+class Unauthorized(Problem):
+    """The admin API's bearer token is missing or wrong."""
+
+    status, slug, title = 401, "invalid-credentials", "Invalid credentials"
+
+
+class BadRequest(Problem):
+    """A request the HTTP layer refused for a reason of its own."""
+
+    status, slug, title = 400, "bad-request", "Bad request"

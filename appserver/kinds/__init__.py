@@ -11,7 +11,8 @@ from collections.abc import Mapping
 from appserver.kinds.base import DeployEnv, Kind, Stage
 from appserver.kinds.http import HttpKind
 from appserver.kinds.python import PythonKind
+from appserver.kinds.soap import SoapKind
 
-KINDS: Mapping[str, Kind] = {k.name: k for k in (PythonKind(), HttpKind())}
+KINDS: Mapping[str, Kind] = {k.name: k for k in (PythonKind(), HttpKind(), SoapKind())}
 
 __all__ = ["KINDS", "DeployEnv", "Kind", "Stage"]

@@ -1,6 +1,8 @@
-"""The protocol every service kind implements. Deploying compiles what the stage needs once (schemas, stylesheets, HTTP
-sessions, WSDL clients); the returned `Stage` is invoked once a message and closed when
-its application goes.
+"""The protocol every service kind implements.
+
+Deploying compiles what the stage needs once (schemas, stylesheets, HTTP sessions, WSDL
+clients); the returned `Stage` is invoked once a message and closed when its application
+goes.
 """
 
 from __future__ import annotations
@@ -59,5 +61,3 @@ class Kind(Protocol):
     async def deploy(
         self, entry: ServiceEntry, args: Mapping[str, Any], env: DeployEnv
     ) -> Stage: ...
-
-

@@ -69,12 +69,13 @@ def to_message(result: Any, given: Message, entry: ServiceEntry) -> Message:
 
 
 class PythonStage:
-    def __init__(self, entry: ServiceEntry, call: Callable[..., Any], inline: bool,
-                 instance: Any = None) -> None:
+    def __init__(
+        self, entry: ServiceEntry, call: Callable[..., Any], inline: bool, instance: Any = None
+    ) -> None:
         self.entry = entry
         self._call = call
         self._async = inspect.iscoroutinefunction(call) or inspect.iscoroutinefunction(
-            getattr(call, "__call__", None)
+            type(call).__call__
         )
         self._inline = inline
         self._instance = instance

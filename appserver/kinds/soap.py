@@ -1,0 +1,276 @@
+"""The `soap` kind (SPEC §3): a stage that calls one operation of a WSDL.
+
+The target is `{"wsdl", "service", "port", "operation", "connection"?, "ports"?}` (as
+`repository.wsdl` imports them). Deploying gets the parsed WSDL from the gateway's
+`WsdlCache` (`DeployEnv.shared`), parsing it in a worker thread on a miss, and fixes
+everything about the request but its body; `soap_envelope` maps messages to envelopes
+and answers back. zeep reads the WSDL and writes the body; the stage posts the envelope
+itself with an aiohttp session (as the http kind does; faster than zeep's httpx-based
+AsyncTransport, see bench/soap_stage.py), so no call ever blocks the event loop (a
+payload or an answer over `OFFLOAD_BYTES` is also mapped in a worker thread).
+Decisions where SPEC is silent:
+
+- Reloading the WSDL of an entry (a cold cache: a restart, an evicted parse) follows
+  the operator's rule (`FetchPolicy.for_operator`): any http(s) host, never a file.
+  The entry is in the repository, so an operator or a permitted `wsdl:URL#Op` put it
+  there. A document import's text must have been given back with
+  `WsdlCache.remember` (the wiring does so from its import records at start).
+- The connection's `headers` fill the SOAP header parts they name (by part name or
+  element name: text, a JSON object, or XML); every other header, and its basic or
+  bearer credentials, go as HTTP headers. `traceparent` and `X-Request-Id` are passed
+  on.
+- SOAP 1.1 sends `Content-Type: text/xml` and `SOAPAction`; SOAP 1.2 sends
+  `application/soap+xml` with an `action` parameter.
+- HTTP: redirects are not followed (/stage-failed); a 4xx without a fault is
+  /stage-rejected, a 5xx or a broken connection /stage-failed; the answer is capped at
+  `[gateway] max_body_bytes`. WS-Addressing and MTOM are not supported.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import aiohttp
+from zeep.xsd import AnySimpleType, Element
+
+from appserver.kinds import soap_envelope as soapenv
+from appserver.kinds.base import ArgumentError
+from appserver.message import Message, RequestContext
+from gateway.problems import StageError
+from repository.fetch import FetchPolicy, WsdlUnavailable
+from repository.wsdlcache import child_elements, wsdl_cache
+
+if TYPE_CHECKING:
+    from appserver.kinds.base import DeployEnv
+    from gateway.config import Connection
+    from repository.entry import ServiceEntry
+    from repository.wsdlcache import Wsdl
+
+# Bigger payloads and answers are mapped in a worker thread rather than on the loop.
+OFFLOAD_BYTES = 64 * 1024
+CONNECTION_LIMIT = 32
+KEEPALIVE_S = 30.0
+# As measured for the http kind: a ClientSession with its connector ~5 KiB, a kept-alive
+# connection of the order of 32 KiB.
+SESSION_BYTES = 8 * 1024
+KEPT_CONNECTION_BYTES = 32 * 1024
+CONTENT_TYPES = {"1.1": "text/xml; charset=utf-8", "1.2": "application/soap+xml; charset=utf-8"}
+
+
+def http_headers(
+    soap_version: str, soapaction: str | None, connection_headers: Mapping[str, str]
+) -> dict[str, str]:
+    """The fixed HTTP headers of every request of one stage."""
+    headers = dict(connection_headers)
+    if soap_version == "1.1":
+        headers["Content-Type"] = CONTENT_TYPES["1.1"]
+        headers["SOAPAction"] = f'"{soapaction or ""}"'
+    else:
+        action = f'; action="{soapaction}"' if soapaction else ""
+        headers["Content-Type"] = CONTENT_TYPES["1.2"] + action
+    return headers
+
+
+def operation_for(
+    entry: ServiceEntry, wsdl: Wsdl, args: Mapping[str, Any], connection: Connection | None
+) -> tuple[soapenv.Operation, str, dict[str, str]]:
+    """(the operation's mapping, the address, the HTTP headers) of one stage."""
+    target = entry.target
+    try:
+        port, op = wsdl.operation(target["service"], target["port"], target["operation"])
+    except LookupError as e:
+        raise StageError(f"{target['wsdl']}: {e.args[0]}") from e
+    if not port.address:
+        raise StageError(f"port {port.service}.{port.name} has no soap:address")
+    if op.input is None:
+        raise StageError(f"operation {target['operation']!r} has no input")
+    given = dict(connection.headers) if connection is not None else {}
+    used: set[str] = set()
+    blocks = []
+    env = soapenv.ENVELOPE_NS[port.soap_version]
+    for names, element in soapenv.header_elements(op.input.header):
+        name = next((n for n in names if n in given), None)
+        if name is None:
+            continue
+        try:
+            blocks.append(soapenv.header_block(element, given[name], f"header {name}"))
+        except soapenv.PayloadError as e:
+            raise StageError(f"connection {target.get('connection')!r}: {e.reason}") from e
+        used.add(name)
+    outgoing = connection.outgoing_headers() if connection is not None else {}
+    extra = {k: v for k, v in outgoing.items() if k not in used}
+    operation = soapenv.Operation(
+        body=op.input.body,
+        # zeep keeps no public flag for a multi-part document body (rendered as soap:Body).
+        body_wrapped=bool(op.input._is_body_wrapped),
+        schema=wsdl.schema,
+        settings=wsdl.document.settings,
+        soap_version=port.soap_version,
+        header=soapenv.header_bytes(blocks, env),
+        overrides=soapenv.overrides_for(entry.params, args),
+    )
+    return operation, port.address, http_headers(port.soap_version, op.soapaction, extra)
+
+
+class SoapStage:
+    def __init__(
+        self,
+        entry: ServiceEntry,
+        operation: soapenv.Operation,
+        address: str,
+        headers: Mapping[str, str],
+        *,
+        max_body_bytes: int,
+        timeout_s: float,
+    ) -> None:
+        self.entry = entry
+        self.operation = operation
+        self.address = address
+        self._headers = dict(headers)
+        self._max_body_bytes = max_body_bytes
+        self._session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=CONNECTION_LIMIT, keepalive_timeout=KEEPALIVE_S),
+            cookie_jar=aiohttp.DummyCookieJar(),
+            # A backstop only: the app server times each stage out on its own.
+            timeout=aiohttp.ClientTimeout(total=timeout_s),
+        )
+
+    async def invoke(self, message: Message, request: RequestContext) -> Message:
+        if self._session.closed:
+            raise StageError("the stage is closed")
+        try:
+            if len(message.body) > OFFLOAD_BYTES:
+                content = await asyncio.to_thread(soapenv.envelope, self.operation, message)
+            else:
+                content = soapenv.envelope(self.operation, message)
+        except soapenv.PayloadError as e:
+            raise StageError(e.reason, rejected=True) from e
+        headers = dict(self._headers)
+        if request.traceparent:
+            headers["traceparent"] = request.traceparent
+        if request.request_id:
+            headers["X-Request-Id"] = request.request_id
+        status, body = await self._post(content, headers)
+        if len(body) > OFFLOAD_BYTES:
+            return await asyncio.to_thread(soapenv.answer, status, body)
+        return soapenv.answer(status, body)
+
+    async def _post(self, content: bytes, headers: Mapping[str, str]) -> tuple[int, bytes]:
+        where = self.address
+        try:
+            async with self._session.post(
+                where, data=content, headers=headers, allow_redirects=False
+            ) as response:
+                return response.status, await self._read(response)
+        except aiohttp.ClientConnectorError as e:
+            raise StageError(f"cannot connect to {where}: {e.os_error}") from e
+        except aiohttp.ServerDisconnectedError as e:
+            raise StageError(f"{where} closed the connection") from e
+        except aiohttp.ClientResponseError as e:
+            raise StageError(f"invalid answer from {where}: {e.message}") from e
+        except TimeoutError as e:
+            raise StageError(f"no answer from {where} in time") from e
+        except aiohttp.ClientError as e:
+            raise StageError(f"the connection to {where} broke: {e}") from e
+
+    async def _read(self, response: aiohttp.ClientResponse) -> bytes:
+        limit = self._max_body_bytes
+        if response.content_length is not None and response.content_length > limit:
+            raise StageError(f"the answer of {self.address} is over {limit} bytes")
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.content.iter_any():
+            size += len(chunk)
+            if size > limit:
+                raise StageError(f"the answer of {self.address} is over {limit} bytes")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def size_bytes(self) -> int:
+        own = sys.getsizeof(self) + len(self.operation.header) + len(self.address)
+        return own + SESSION_BYTES + KEPT_CONNECTION_BYTES
+
+    async def close(self) -> None:
+        await self._session.close()
+
+
+class SoapKind:
+    name: ClassVar[str] = "soap"
+    target_schema: ClassVar[dict[str, Any]] = {
+        "type": "object",
+        "required": ["wsdl", "service", "port", "operation"],
+        "properties": {
+            # An http(s) URL, or the urn of a document imported without a base URL.
+            "wsdl": {
+                "type": "string",
+                "pattern": r"^([Hh][Tt][Tt][Pp][Ss]?://[^/?#\s]+([/?#]\S*)?|urn:\S+)$",
+            },
+            "service": {"type": "string", "minLength": 1},
+            "port": {"type": "string", "minLength": 1},
+            "operation": {"type": "string", "minLength": 1},
+            "ports": {"type": "array", "items": {"type": "string", "minLength": 1}},
+            "connection": {"type": "string", "minLength": 1},
+        },
+        "additionalProperties": False,
+    }
+
+    def check_args(self, entry: ServiceEntry, args: Mapping[str, Any], env: DeployEnv) -> None:
+        """Each argument must be a value of its element's XSD type (a `dateTime` that is
+        not one, say). Checked when the WSDL's parse is at hand (always, after
+        `ensure_imported`); otherwise the stage refuses the message (422) instead."""
+        target = entry.target
+        wsdl = wsdl_cache(env.shared).get(str(target.get("wsdl")))
+        if wsdl is None:
+            return
+        try:
+            _, op = wsdl.operation(target["service"], target["port"], target["operation"])
+        except LookupError:
+            return  # reported when the stage deploys
+        body = op.input.body if op.input is not None else None
+        if body is None:
+            return
+        elements = {
+            soapenv.local(e.qname): e
+            for e in child_elements(body.type)
+            if isinstance(e, Element) and e.qname is not None
+        }
+        for name, texts in soapenv.overrides_for(entry.params, args):
+            element = elements.get(name)
+            if element is None or not isinstance(element.type, AnySimpleType):
+                continue
+            for text in texts:
+                try:
+                    soapenv.simple_text(element.type, text, name)
+                except soapenv.PayloadError as e:
+                    parameter = next(
+                        (p for p, s in entry.params.items() if s.get("wire_name", p) == name), name
+                    )
+                    raise ArgumentError(parameter, e.reason.removeprefix(f"{name}: ")) from e
+
+    async def deploy(
+        self, entry: ServiceEntry, args: Mapping[str, Any], env: DeployEnv
+    ) -> SoapStage:
+        connection = None
+        alias = entry.target.get("connection")
+        if alias is not None:
+            connection = env.config.connections.get(alias)
+            if connection is None:
+                raise StageError(f"connection {alias!r} is not configured")
+        url = str(entry.target["wsdl"])
+        try:
+            wsdl = await wsdl_cache(env.shared).load(url, FetchPolicy.for_operator(env.config))
+        except WsdlUnavailable as e:
+            raise StageError(f"cannot load the WSDL {url}: {e.reason}") from e
+        operation, address, headers = operation_for(entry, wsdl, args, connection)
+        gateway = env.config.gateway
+        return SoapStage(
+            entry,
+            operation,
+            address,
+            headers,
+            max_body_bytes=gateway.max_body_bytes,
+            timeout_s=max(60.0, 2 * gateway.stage_timeout_s),
+        )

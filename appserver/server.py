@@ -1,0 +1,67 @@
+"""App servers: in-process hosts of deployed applications, and placement among them."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from appserver.application import Application
+from appserver.kinds import KINDS, DeployEnv, Stage
+from appserver.kinds.base import ArgumentError
+from assembler.plan import Plan
+from gateway.problems import InvalidParameter, StageError, StageFailed
+
+log = logging.getLogger("integration_gateway.appserver")
+
+
+class AppServer:
+    """Holds applications; deploys a plan by deploying each stage's kind once."""
+
+    def __init__(self, name: str, node: str, env: DeployEnv) -> None:
+        self.name = name
+        self.node = node
+        self.env = env
+        self.applications: dict[str, Application] = {}
+        self.size_bytes = 0  # kept as applications come and go: placement reads it often
+
+    async def build(self, plan: Plan, now_ns: int) -> Application:
+        """Deploy every stage of `plan`; the application is not hosted until `host()`."""
+        stages: list[Stage] = []
+        try:
+            for index, planned in enumerate(plan.stages):
+                kind = KINDS[planned.service.kind]
+                try:
+                    stages.append(await kind.deploy(planned.service, planned.args, self.env))
+                except ArgumentError as e:
+                    raise InvalidParameter(
+                        f"stage {index} ({planned.service.id}): {e.parameter}: {e.reason}",
+                        stage=index,
+                        parameter=e.parameter,
+                        reason=e.reason,
+                    ) from None
+                except StageError as e:
+                    raise StageFailed(
+                        f"stage {index} ({planned.service.id}) could not be deployed: {e.reason}",
+                        stage=index,
+                        service=planned.service.id,
+                        reason=e.reason,
+                    ) from None
+        except BaseException:
+            for stage in stages:
+                await stage.close()
+            raise
+        return Application(plan, stages, app_server=self.name, node=self.node, now_ns=now_ns)
+
+    def host(self, app: Application) -> None:
+        self.applications[app.key] = app
+        self.size_bytes += app.size_bytes()
+
+    def release(self, key: str) -> Application | None:
+        app = self.applications.pop(key, None)
+        if app is not None:
+            self.size_bytes -= app.size_bytes()
+        return app
+
+
+def least_loaded(servers: Iterable[AppServer]) -> AppServer:
+    return min(servers, key=lambda s: (len(s.applications), s.size_bytes))

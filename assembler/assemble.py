@@ -1,0 +1,134 @@
+"""The async shell around resolution: single-flight assembly and deployment per key."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+from gateway.header import canonical_descriptor
+from repository.store import Repository
+
+from appserver.application import Application
+from appserver.kinds import KINDS, DeployEnv
+from assembler.plan import Plan
+from assembler.resolve import build_plan
+from gateway.applist import ApplicationList
+from gateway.descriptor import ByContract, Descriptor
+from gateway.metrics import Metrics
+from repository.entry import ServiceEntry
+
+log = logging.getLogger("integration_gateway.assembler")
+
+CacheResult = Literal["hit", "miss", "shared"]
+
+
+class RepositoryCatalog:
+    """The repository as resolution sees it: enabled entries only."""
+
+    def __init__(self, repository: Repository) -> None:
+        self.repository = repository
+
+    def by_name(self, name: str) -> Sequence[ServiceEntry]:
+        return self.repository.by_name(name)
+
+    def converters(self) -> Sequence[ServiceEntry]:
+        return self.repository.converters()
+
+    def by_contract(self, url: str, operation: str) -> Sequence[ServiceEntry]:
+        from repository.contract import find_by_contract
+
+        return find_by_contract(self.repository, url, operation)
+
+
+class Assembler:
+    def __init__(
+        self,
+        repository: Repository,
+        applications: ApplicationList,
+        env: DeployEnv,
+        metrics: Metrics,
+    ) -> None:
+        self.repository = repository
+        self.catalog = RepositoryCatalog(repository)
+        self.applications = applications
+        self.env = env
+        self.metrics = metrics
+        self._pending: dict[str, asyncio.Future[Application]] = {}
+
+    def _check_args(self, entry: ServiceEntry, args: Mapping[str, Any]) -> None:
+        KINDS[entry.kind].check_args(entry, args, self.env)
+
+    async def _contracts_ready(self, descriptors: Sequence[Descriptor]) -> None:
+        contracts = [d for d in descriptors if isinstance(d, ByContract)]
+        if not contracts:
+            return
+        from assembler.contract import ensure_imported
+
+        for d in contracts:
+            await ensure_imported(d.url, self.env.config, self.repository)
+
+    async def plan(
+        self,
+        descriptors: Sequence[Descriptor],
+        canonical: str,
+        key: str,
+        content_type: str | None = None,
+    ) -> Plan:
+        """Resolve and type-check without deploying (`POST /resolve`, and every miss)."""
+        await self._contracts_ready(descriptors)
+        return build_plan(
+            descriptors,
+            canonical,
+            key,
+            self.catalog,
+            describe=canonical_descriptor,
+            auto_convert=self.env.config.assembler.auto_convert,
+            check_args=self._check_args,
+            content_type=content_type,
+        )
+
+    async def application(
+        self, descriptors: Sequence[Descriptor], canonical: str, key: str
+    ) -> tuple[Application, CacheResult]:
+        """The deployed application for `key`: found, assembled now, or waited for."""
+        app = self.applications.get(key)
+        if app is not None:
+            return app, "hit"
+        pending = self._pending.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending), "shared"
+        future: asyncio.Future[Application] = asyncio.get_running_loop().create_future()
+        self._pending[key] = future
+        try:
+            app = await self._assemble(descriptors, canonical, key)
+        except BaseException as e:
+            # Not remembered: the next request tries again (SPEC §2).
+            if not future.done():
+                future.set_exception(e)
+                future.exception()  # waiters may be none: keep asyncio from warning
+            raise
+        else:
+            future.set_result(app)
+            return app, "miss"
+        finally:
+            del self._pending[key]
+
+    async def _assemble(
+        self, descriptors: Sequence[Descriptor], canonical: str, key: str
+    ) -> Application:
+        started = time.perf_counter()
+        plan = await self.plan(descriptors, canonical, key)
+        server = self.applications.place()
+        app = await server.build(plan, self.applications.clock.now_ns())
+        try:
+            await self.applications.add(app)
+        except BaseException:
+            await app.close()
+            raise
+        elapsed = time.perf_counter() - started
+        self.metrics.assembly.observe(elapsed)
+        log.info("assembled %s on %s in %.1f ms: %s", key, server.name, elapsed * 1000, canonical)
+        return app

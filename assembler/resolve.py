@@ -1,0 +1,329 @@
+"""Resolution (SPEC §2): each descriptor of a chain to exactly one enabled service entry.
+
+Plain functions over plain data: the repository is reached through `Catalog`, which a
+repository satisfies and a test fakes with a dict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from typing import Any, Protocol
+
+from packaging.version import InvalidVersion, Version
+
+from assembler.arguments import bind
+from assembler.plan import Plan, PlannedStage
+from gateway import mediatype
+from gateway.descriptor import ByContract, ByIO, ByName, Descriptor
+from gateway.problems import AmbiguousService, InvalidParameter, ServiceNotFound
+from repository.entry import ServiceEntry
+
+Describe = Callable[[Descriptor], str]
+"""The canonical text of one descriptor (`gateway.header.canonical_descriptor`)."""
+CheckArgs = Callable[[ServiceEntry, Mapping[str, Any]], None]
+"""A kind's checks beyond the schema; raises `appserver.kinds.base.ArgumentError`."""
+
+# How many signatures a 404's detail spells out before it says "and N more".
+DETAIL_LIMIT = 5
+
+
+class Catalog(Protocol):
+    """What resolution asks of the repository. Disabled entries are never returned."""
+
+    def by_name(self, name: str) -> Sequence[ServiceEntry]:
+        """The enabled entries called `name`, every version."""
+        ...
+
+    def converters(self) -> Sequence[ServiceEntry]:
+        """The enabled entries with `converter: true`."""
+        ...
+
+    def by_contract(self, url: str, operation: str) -> Sequence[ServiceEntry]:
+        """The enabled SOAP entries for that (canonical) WSDL URL and `Op` or `Service.Port.Op`.
+
+        May raise `LookupError(reason)` to say why there are none (a WSDL whose host may not
+        be fetched, a fetch or parse that failed): it becomes the 404's `reason`.
+        """
+        ...
+
+
+def resolve(
+    descriptors: Iterable[Descriptor],
+    catalog: Catalog,
+    *,
+    describe: Describe,
+    check_args: CheckArgs | None = None,
+) -> tuple[PlannedStage, ...]:
+    """Every stage resolved and its arguments bound; the first failing stage raises.
+
+    Raises 404 `ServiceNotFound`, 409 `AmbiguousService` or 422 `InvalidParameter`.
+    """
+    return tuple(
+        resolve_stage(index, descriptor, catalog, describe=describe, check_args=check_args)
+        for index, descriptor in enumerate(descriptors)
+    )
+
+
+def build_plan(
+    descriptors: Sequence[Descriptor],
+    canonical: str,
+    key: str,
+    catalog: Catalog,
+    *,
+    describe: Describe,
+    auto_convert: bool,
+    check_args: CheckArgs | None = None,
+    content_type: str | None = None,
+) -> Plan:
+    """The plan of one application, in SPEC §2's order of checks: resolution (404, 409,
+    422 /invalid-parameter), then with `auto_convert` the converters, then types (415,
+    422 /type-mismatch).
+
+    Without `content_type`, the links that depend on the request's type are left for
+    `typecheck.check` to verify once a request brings one; `Plan.output` is then `same`
+    where the output is the request's type.
+    """
+    # typecheck builds on this module's by-IO matching, so it is imported here.
+    from assembler.typecheck import accepted_inputs, check, insert_converters
+
+    stages = resolve(descriptors, catalog, describe=describe, check_args=check_args)
+    if auto_convert:
+        stages = insert_converters(stages, catalog.converters(), describe)
+    output = check(stages, content_type)
+    return Plan(
+        canonical=canonical, key=key, stages=stages, input=accepted_inputs(stages), output=output
+    )
+
+
+def resolve_stage(
+    index: int,
+    descriptor: Descriptor,
+    catalog: Catalog,
+    *,
+    describe: Describe,
+    check_args: CheckArgs | None = None,
+) -> PlannedStage:
+    """One stage: its entry, then its arguments coerced, validated and checked by the kind."""
+    canonical = describe(descriptor)
+    given: Mapping[str, str] = {}
+    match descriptor:
+        case ByName():
+            entry = _by_name(index, canonical, descriptor, catalog)
+            given = descriptor.arguments
+        case ByIO():
+            entry = _by_io(index, canonical, descriptor, catalog)
+        case ByContract():
+            entry = _by_contract(index, canonical, descriptor, catalog)
+        case _:
+            raise TypeError(f"not a descriptor: {descriptor!r}")
+    args = bind(entry, given, stage=index)
+    if check_args is not None:
+        _check(index, entry, args, check_args)
+    return PlannedStage(descriptor=canonical, service=entry, args=args)
+
+
+# -- versions -----------------------------------------------------------------------------
+
+
+def version_key(version: str) -> tuple[int, Version | str]:
+    """Sort key: PEP 440 order, and every non-PEP 440 version below them, by string."""
+    try:
+        return (1, Version(version))
+    except InvalidVersion:
+        return (0, version)
+
+
+def same_version(entry_version: str, pinned: str) -> bool:
+    """Whether `name@pinned` names this entry: PEP 440 equality (`1.0` is `1.0.0`), else
+    the exact string."""
+    try:
+        return Version(entry_version) == Version(pinned)
+    except InvalidVersion:
+        return entry_version == pinned
+
+
+def newest_per_signature(
+    entries: Iterable[ServiceEntry],
+    signature: Callable[[ServiceEntry], Hashable] = lambda e: frozenset(e.params),
+) -> list[ServiceEntry]:
+    """Of the entries sharing a signature, the newest; entries tied for newest all stay
+    (and so stay ambiguous), except that an entry listed twice counts once."""
+    groups: dict[Hashable, list[ServiceEntry]] = {}
+    for entry in entries:
+        group = groups.setdefault(signature(entry), [])
+        if entry not in group:
+            group.append(entry)
+    kept: list[ServiceEntry] = []
+    for group in groups.values():
+        newest = max(version_key(e.version) for e in group)
+        kept.extend(e for e in group if version_key(e.version) == newest)
+    return kept
+
+
+# -- by name ------------------------------------------------------------------------------
+
+
+def fits(entry: ServiceEntry, given: Iterable[str]) -> bool:
+    """Overload matching: every argument is a parameter, every other parameter has a default."""
+    names = set(given)
+    return names <= set(entry.params) and all(
+        "default" in schema for name, schema in entry.params.items() if name not in names
+    )
+
+
+def name_matches(entries: Iterable[ServiceEntry], descriptor: ByName) -> list[ServiceEntry]:
+    """The entries a by-name descriptor can mean, newest version of each signature.
+
+    An ambiguous descriptor lists these as its candidates: one per signature, which is
+    what a client needs to choose by giving arguments (or a version, to pin an older one).
+    """
+    given = [key for key, _ in descriptor.args]
+    return newest_per_signature(
+        e
+        for e in entries
+        if e.enabled
+        and (descriptor.version is None or same_version(e.version, descriptor.version))
+        and fits(e, given)
+    )
+
+
+def _by_name(index: int, canonical: str, descriptor: ByName, catalog: Catalog) -> ServiceEntry:
+    named = [e for e in catalog.by_name(descriptor.name) if e.enabled]
+    matches = name_matches(named, descriptor)
+    if not matches:
+        raise ServiceNotFound(_name_not_found(descriptor, named), stage=index, descriptor=canonical)
+    return _one(
+        index,
+        canonical,
+        matches,
+        hint="give a version or arguments that only one of them takes",
+    )
+
+
+def _name_not_found(descriptor: ByName, named: list[ServiceEntry]) -> str:
+    name = descriptor.name
+    if not named:
+        return f"no service is called {name!r}"
+    if descriptor.version is not None:
+        versioned = [e for e in named if same_version(e.version, descriptor.version)]
+        if not versioned:
+            versions = sorted({e.version for e in named}, key=version_key, reverse=True)
+            return f"{name!r} has no version {descriptor.version}; it has {_listed(versions)}"
+        named = versioned
+    given = sorted(key for key, _ in descriptor.args)
+    taking = f"the arguments ({', '.join(given)})" if given else "no arguments"
+    signatures = [_signature(e) for e in newest_per_signature(named)]
+    return f"no version of {name!r} takes {taking}: {_listed(signatures, sep='; ')}"
+
+
+def _signature(entry: ServiceEntry) -> str:
+    params = sorted(entry.params)
+    required = [p for p in params if "default" not in entry.params[p]]
+    text = f"{entry.id} takes " + (", ".join(params) if params else "no arguments")
+    return text + (f" and needs {', '.join(required)}" if required else "")
+
+
+def _listed(items: Sequence[str], sep: str = ", ") -> str:
+    shown = sep.join(items[:DETAIL_LIMIT])
+    more = len(items) - DETAIL_LIMIT
+    return shown + (f"{sep}and {more} more" if more > 0 else "")
+
+
+# -- by IO type ---------------------------------------------------------------------------
+
+
+def converts(entry: ServiceEntry, source: str, target: str) -> bool:
+    """Whether a converter takes `source` and gives `target` (SPEC §2, by IO type)."""
+    return (
+        entry.converter
+        and any(mediatype.matches(pattern, source) for pattern in entry.input)
+        and entry.output != mediatype.SAME
+        and mediatype.normalize(entry.output) == mediatype.normalize(target)
+    )
+
+
+def io_matches(converters: Iterable[ServiceEntry], source: str, target: str) -> list[ServiceEntry]:
+    """The converters a `source -> target` descriptor can mean.
+
+    Only converters whose parameters all have defaults count (the descriptor gives no
+    arguments), and of one converter's versions only the newest (so that publishing a new
+    version of `json_to_xml` does not make `JSON -> XML` ambiguous).
+    """
+    return newest_per_signature(
+        (e for e in converters if e.enabled and converts(e, source, target) and fits(e, ())),
+        signature=lambda e: (e.name, frozenset(e.params)),
+    )
+
+
+def _by_io(index: int, canonical: str, descriptor: ByIO, catalog: Catalog) -> ServiceEntry:
+    converters = catalog.converters()
+    matches = io_matches(converters, descriptor.source, descriptor.target)
+    if not matches:
+        detail = f"no converter takes {descriptor.source} and gives {descriptor.target}"
+        needy = [
+            e.id
+            for e in converters
+            if e.enabled and converts(e, descriptor.source, descriptor.target)
+        ]
+        if needy:
+            detail += f" without arguments ({_listed(needy)} only with some: name it instead)"
+        raise ServiceNotFound(detail, stage=index, descriptor=canonical)
+    return _one(index, canonical, matches, hint="name the one to use instead")
+
+
+# -- by contract --------------------------------------------------------------------------
+
+
+def _by_contract(
+    index: int, canonical: str, descriptor: ByContract, catalog: Catalog
+) -> ServiceEntry:
+    try:
+        matches = [
+            e for e in catalog.by_contract(descriptor.url, descriptor.operation) if e.enabled
+        ]
+    except LookupError as e:
+        reason = str(e.args[0]) if e.args else "the WSDL is not available"
+        raise ServiceNotFound(
+            f"{descriptor.url} cannot be used: {reason}",
+            stage=index,
+            descriptor=canonical,
+            reason=reason,
+        ) from e
+    if not matches:
+        reason = f"no imported WSDL at this URL has an operation {descriptor.operation!r}"
+        raise ServiceNotFound(
+            f"{descriptor.url}: {reason}", stage=index, descriptor=canonical, reason=reason
+        )
+    return _one(index, canonical, matches, hint="qualify the operation as Service.Port.Op")
+
+
+# -- common -------------------------------------------------------------------------------
+
+
+def _one(index: int, canonical: str, matches: Sequence[ServiceEntry], *, hint: str) -> ServiceEntry:
+    if len(matches) == 1:
+        return matches[0]
+    candidates = sorted(matches, key=lambda e: e.id)
+    raise AmbiguousService(
+        f"{len(candidates)} services match {canonical!r} "
+        f"({', '.join(e.id for e in candidates)}): {hint}",
+        stage=index,
+        descriptor=canonical,
+        candidates=[e.candidate() for e in candidates],
+    )
+
+
+def _check(index: int, entry: ServiceEntry, args: Mapping[str, Any], check_args: CheckArgs) -> None:
+    # Imported here: appserver.kinds' package imports every kind, which resolution has no
+    # need of.
+    from appserver.kinds.base import ArgumentError
+
+    try:
+        check_args(entry, args)
+    except ArgumentError as e:
+        raise InvalidParameter(
+            f"stage {index}: argument {e.parameter!r} is invalid: {e.reason}",
+            stage=index,
+            parameter=e.parameter,
+            reason=e.reason,
+        ) from e

@@ -1,0 +1,171 @@
+"""The public listener: integration requests (SPEC §2) and basic requests (SPEC §4)."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from appserver.application import Application
+from appserver.message import Message, RequestContext
+from gateway import logs, mediatype
+from gateway.middleware import KEY, MAX_BODY, problems
+from gateway.problems import (
+    DuplicateHeader,
+    HeaderTooLarge,
+    NoRoute,
+    NotFound,
+    PayloadTooLarge,
+    Problem,
+)
+from gateway.proxy import match_route
+from gateway.runtime import Gateway, Parsed
+
+log = logging.getLogger("integration_gateway.http")
+
+HEADER = "Integration-Config"
+RESERVED = "/_gateway/"
+GATEWAY = web.AppKey("gateway", Gateway)
+CACHE = web.RequestKey("igw_cache", str)  # hit, miss or shared, once known
+# aiohttp refuses header fields over 8190 bytes before a handler runs; the gateway answers
+# 431 itself (SPEC §1), so its parser takes fields up to this many bytes.
+PARSER_FIELD_LIMIT = 1 << 18
+
+
+def create_app(gateway: Gateway) -> web.Application:
+    g = gateway.config.gateway
+    app = web.Application(
+        middlewares=[problems],
+        client_max_size=g.max_body_bytes,
+        handler_args={
+            "max_field_size": max(PARSER_FIELD_LIMIT, 4 * g.max_header_bytes),
+            "max_line_size": max(PARSER_FIELD_LIMIT, 4 * g.max_header_bytes),
+        },
+    )
+    app[GATEWAY] = gateway
+    app[MAX_BODY] = g.max_body_bytes
+    app.router.add_get("/_gateway/health", health)
+    app.router.add_route("*", "/{tail:.*}", dispatch)
+    return app
+
+
+async def health(request: web.Request) -> web.Response:
+    gw = request.app[GATEWAY]
+    return web.json_response(
+        {"status": "ok", "node": gw.config.gateway.node, "applications": len(gw.applications)}
+    )
+
+
+async def dispatch(request: web.Request) -> web.StreamResponse:
+    if request.path.startswith(RESERVED):
+        raise NotFound(f"{request.path} is not a gateway endpoint")
+    values = request.headers.getall(HEADER, [])
+    if len(values) > 1:
+        raise DuplicateHeader(
+            f"{HEADER} was given {len(values)} times; send the whole pipe in one header"
+        )
+    if values:
+        return await integrate(request, values[0])
+    return await forward(request)
+
+
+async def forward(request: web.Request) -> web.StreamResponse:
+    gw = request.app[GATEWAY]
+    matched = match_route(gw.config.routes, request.rel_url.raw_path)
+    if matched is None:
+        raise NoRoute(f"no route matches {request.path} and the request has no {HEADER} header")
+    route, rest = matched
+    response = await gw.proxy.forward(request, route, rest)
+    gw.metrics.basic_requests.labels(route.prefix, str(response.status)).inc()
+    return response
+
+
+async def read_body(request: web.Request, limit: int) -> bytes:
+    if request.content_length is not None and request.content_length > limit:
+        raise PayloadTooLarge(
+            f"the body has {request.content_length} bytes; the limit is {limit}", limit=limit
+        )
+    chunks, size = [], 0
+    async for chunk in request.content.iter_any():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"the body has more than {limit} bytes", limit=limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def integrate(request: web.Request, value: str) -> web.Response:
+    gw = request.app[GATEWAY]
+    outcome, cache = "ok", "none"
+    gw.metrics.in_flight.inc()
+    try:
+        response = await _integrate(request, value)
+        cache = response.headers["Integration-Cache"]
+        return response
+    except Problem as p:
+        outcome, cache = p.slug, request.get(CACHE, "none")
+        raise
+    finally:
+        gw.metrics.in_flight.dec()
+        gw.metrics.requests.labels(outcome, cache).inc()
+
+
+async def _integrate(request: web.Request, value: str) -> web.Response:
+    gw = request.app[GATEWAY]
+    g = gw.config.gateway
+    size = len(value.encode("utf-8", "surrogateescape"))
+    if size > g.max_header_bytes:
+        raise HeaderTooLarge(
+            f"{HEADER} has {size} bytes; the limit is {g.max_header_bytes}",
+            limit=g.max_header_bytes,
+        )
+    parsed = gw.parse(value)
+    request[KEY] = parsed.key
+    if request.content_length is not None and request.content_length > g.max_body_bytes:
+        raise PayloadTooLarge(
+            f"the body has {request.content_length} bytes; the limit is {g.max_body_bytes}",
+            limit=g.max_body_bytes,
+        )
+    content_type = request.headers.get("Content-Type") or mediatype.DEFAULT
+    app, cache = await _application(gw, parsed)
+    request[CACHE] = cache
+    app.output_for(content_type)
+    body = await read_body(request, g.max_body_bytes)
+    context = RequestContext(
+        method=request.method,
+        path=request.path,
+        query_string=request.query_string,
+        headers=request.headers,
+        request_id=logs.request_id.get(),
+        traceparent=request.headers.get("traceparent"),
+    )
+    app.enter()
+    try:
+        gw.applications.touch(app, hit=cache != "miss")
+        message, timings = await app.invoke(
+            Message(body, content_type),
+            context,
+            timeout_s=g.stage_timeout_s,
+            on_stage=lambda t: gw.metrics.stage.labels(t.service).observe(t.ms / 1000),
+        )
+    finally:
+        app.leave()
+    return web.Response(
+        body=message.body,
+        headers={
+            "Content-Type": message.content_type,
+            "Integration-Cache": cache,
+            "Server-Timing": ", ".join(t.server_timing() for t in timings),
+        },
+    )
+
+
+async def _application(gw: Gateway, parsed: Parsed) -> tuple[Application, str]:
+    """The application, retried if a purge closed it while this request waited for it."""
+    for _ in range(3):
+        app, cache = await gw.assembler.application(
+            parsed.descriptors, parsed.canonical, parsed.key
+        )
+        if not app.closed:
+            return app, cache
+    return app, cache

@@ -1,0 +1,223 @@
+"""`integration-gateway`: serve, check a header offline, and talk to a running gateway."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from gateway import config as configuration
+
+EPILOG = """examples:
+  integration-gateway serve --config config.toml
+  integration-gateway check 'logger(level=DEBUG) | validator | JSON -> XML'
+  integration-gateway resolve 'validator | JSON -> XML' --content-type application/json
+  integration-gateway services
+  integration-gateway apps
+  integration-gateway purge --max-idle-s 0
+  integration-gateway import wsdl http://127.0.0.1:8090/formatter?wsdl --prefix formatter
+
+Commands other than serve and check talk to a running gateway's admin API: --admin
+(default: the [admin] host and port of the config), with the token of [admin] token or
+IGW_ADMIN_TOKEN. Exit status: 0 done, 1 the gateway answered with a problem, 2 bad usage
+or a header syntax error, 3 the gateway could not be reached.
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="integration-gateway",
+        description="An HTTP gateway that assembles integration applications on demand from "
+        "the Integration-Config header of a request.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--config", type=Path, help="config file (default: ./config.toml if present)")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    s = sub.add_parser("serve", help="run the gateway (public and admin listeners)")
+    s.add_argument(
+        "--config",
+        type=Path,
+        default=argparse.SUPPRESS,
+        help="config file (default: ./config.toml if present, else built-in defaults)",
+    )
+    s.add_argument("--host", help="public listener address (overrides [gateway] host)")
+    s.add_argument("--port", type=int, help="public listener port (overrides [gateway] port)")
+    s.add_argument("--admin-port", type=int, help="admin listener port (overrides [admin] port)")
+
+    c = sub.add_parser("check", help="print a header's canonical form and key (offline)")
+    c.add_argument("header", help="an Integration-Config value, quoted for the shell")
+
+    def admin_command(name: str, help: str) -> argparse.ArgumentParser:
+        a = sub.add_parser(name, help=help)
+        a.add_argument(
+            "--config",
+            type=Path,
+            default=argparse.SUPPRESS,
+            help="config file to take the admin address and token from",
+        )
+        a.add_argument("--admin", metavar="URL", help="admin API base URL")
+        return a
+
+    r = admin_command("resolve", "show the plan a header resolves to, deploying nothing")
+    r.add_argument("header")
+    r.add_argument("--content-type", help="the request type to type-check the pipe against")
+
+    i = admin_command("import", "import a WSDL or OpenAPI document as services")
+    i.add_argument("kind", choices=["wsdl", "openapi"])
+    i.add_argument("source", help="a URL, or a file to send as the document")
+    i.add_argument("--prefix", help="name prefix of the entries")
+    i.add_argument("--base-url", help="where the service lives (for a document)")
+    i.add_argument("--version", help="version of the entries (default 1.0.0)")
+
+    admin_command("services", "list registered services")
+    admin_command("apps", "list deployed applications")
+    pu = admin_command("purge", "purge idle applications now")
+    pu.add_argument("--max-idle-s", type=float, help="override max_idle_s for this purge")
+    pu.add_argument("--max-apps", type=int, help="override max_apps for this purge")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "check":
+        return _check(args.header)
+    try:
+        config = configuration.load(
+            args.config,
+            **(
+                {
+                    "gateway__host": args.host,
+                    "gateway__port": args.port,
+                    "admin__port": args.admin_port,
+                }
+                if args.command == "serve"
+                else {}
+            ),
+        )
+    except configuration.ConfigError as e:
+        print(f"integration-gateway: config: {e}", file=sys.stderr)
+        return 2
+    if args.command == "serve":
+        from gateway.serve import serve
+
+        try:
+            serve(config)
+        except configuration.ConfigError as e:
+            print(f"integration-gateway: config: {e}", file=sys.stderr)
+            return 2
+        return 0
+    return _admin(args, config)
+
+
+def _check(value: str) -> int:
+    from gateway import header
+    from gateway.problems import Problem
+
+    try:
+        descriptors = header.parse(value)
+    except Problem as p:
+        extra = p.members
+        where = f" at position {extra['position']}" if "position" in extra else ""
+        print(f"integration-gateway: {p.detail}{where}", file=sys.stderr)
+        if "position" in extra:
+            print(value, file=sys.stderr)
+            print(" " * extra["position"] + "^ expected " + extra["expected"], file=sys.stderr)
+        return 2
+    canonical = header.canonical(descriptors)
+    print(canonical)
+    print(header.key(canonical))
+    return 0
+
+
+def _admin(args: argparse.Namespace, config: configuration.Config) -> int:
+    base = (args.admin or f"http://{config.admin.host}:{config.admin.port}").rstrip("/")
+    token = config.admin_token
+    cmd = args.command
+    try:
+        if cmd == "resolve":
+            body: dict[str, Any] = {"header": args.header}
+            if args.content_type:
+                body["content_type"] = args.content_type
+            result = _call(base, token, "POST", "/resolve", body)
+        elif cmd == "services":
+            result = _call(base, token, "GET", "/services")
+            _table(result["items"], ["id", "kind", "enabled", "input", "output"])
+            return 0
+        elif cmd == "apps":
+            result = _call(base, token, "GET", "/applications")
+            _table(
+                result["items"],
+                ["key", "app_server", "hits", "in_flight", "size_bytes", "last_used", "canonical"],
+            )
+            return 0
+        elif cmd == "purge":
+            overrides = {
+                k: v
+                for k, v in (("max_idle_s", args.max_idle_s), ("max_apps", args.max_apps))
+                if v is not None
+            }
+            result = _call(base, token, "POST", "/purge", overrides or None)
+        else:  # import
+            body = {"kind": args.kind}
+            source = Path(args.source)
+            if "://" not in args.source and source.exists():
+                body["document"] = source.read_text()
+            else:
+                body["url"] = args.source
+            for key in ("prefix", "base_url", "version"):
+                if getattr(args, key):
+                    body[key] = getattr(args, key)
+            result = _call(base, token, "POST", "/imports", body)
+    except _Answered as e:
+        print(json.dumps(e.problem, indent=2), file=sys.stderr)
+        return 1
+    except OSError as e:
+        print(f"integration-gateway: cannot reach the admin API at {base}: {e}", file=sys.stderr)
+        return 3
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+class _Answered(Exception):
+    def __init__(self, problem: Any) -> None:
+        self.problem = problem
+
+
+def _call(base: str, token: str, method: str, path: str, body: Any = None) -> Any:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(base + path, data=data, method=method)
+    request.add_header("Accept", "application/json")
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            raw = response.read()
+    except urllib.error.HTTPError as e:
+        raw = e.read()
+        try:
+            raise _Answered(json.loads(raw)) from None
+        except json.JSONDecodeError:
+            raise _Answered({"status": e.code, "detail": raw.decode(errors="replace")}) from None
+    return json.loads(raw) if raw else {}
+
+
+def _table(rows: list[dict[str, Any]], columns: list[str]) -> None:
+    def cell(v: Any) -> str:
+        return ",".join(map(str, v)) if isinstance(v, list) else str(v)
+
+    widths = {c: max([len(c), *(len(cell(r.get(c, ""))) for r in rows)]) for c in columns}
+    print("  ".join(c.upper().ljust(widths[c]) for c in columns).rstrip())
+    for r in rows:
+        print("  ".join(cell(r.get(c, "")).ljust(widths[c]) for c in columns).rstrip())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,112 @@
+"""The gateway's running state: one object owning the repository, the app servers, the
+application list and the assembler, shared by the public and admin listeners."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from cachetools import LRUCache
+from repository.builtins import BUILTIN_ENTRIES
+from repository.store import Repository
+
+from appserver.kinds import DeployEnv
+from appserver.purge import PurgePolicy
+from appserver.server import AppServer
+from assembler.assemble import Assembler
+from gateway import header
+from gateway.applist import ApplicationList, Clock, PurgeReport
+from gateway.config import Config
+from gateway.descriptor import Descriptor
+from gateway.metrics import Metrics
+from gateway.proxy import Proxy
+from gateway.scheduler import PurgeScheduler
+
+log = logging.getLogger("integration_gateway")
+
+HEADER_CACHE_SIZE = 10_000
+
+
+@dataclass(frozen=True)
+class Parsed:
+    descriptors: tuple[Descriptor, ...]
+    canonical: str
+    key: str
+
+
+class Gateway:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.metrics = Metrics()
+        self.repository = Repository(config.path(config.repository.path))
+        self.repository.seed(BUILTIN_ENTRIES)
+        if config.repository.service_dirs:
+            self.repository.reload_service_dirs(
+                [config.path(d) for d in config.repository.service_dirs]
+            )
+        self.env = DeployEnv(config=config)
+        node = config.gateway.node
+        servers = [AppServer(f"as{i}", node, self.env) for i in range(config.appserver.count)]
+        p = config.purge
+        policy = PurgePolicy(
+            interval_s=p.interval_s,
+            cron=p.cron,
+            max_idle_s=p.max_idle_s,
+            max_apps=p.max_apps,
+            max_bytes=p.max_bytes,
+            on_deploy=p.on_deploy,
+        )
+        self.applications = ApplicationList(servers, policy, Clock())
+        self.metrics.watch(lambda: list(self.applications.servers.values()))
+        self.assembler = Assembler(self.repository, self.applications, self.env, self.metrics)
+        self.proxy = Proxy()
+        # Raw header value -> parse result: a hit never parses (cachetools' LRU bounds it).
+        self._parsed: LRUCache[str, Parsed] = LRUCache(maxsize=HEADER_CACHE_SIZE)
+        self.scheduler = PurgeScheduler(self._scheduled_purge)
+
+    def parse(self, value: str) -> Parsed:
+        parsed = self._parsed.get(value)
+        if parsed is None:
+            parsed = self._parsed[value] = self.parse_uncached(value)
+        return parsed
+
+    def parse_uncached(self, value: str) -> Parsed:
+        g = self.config.gateway
+        descriptors = header.parse(value, max_stages=g.max_stages, max_args=g.max_args)
+        canonical = header.canonical(descriptors)
+        return Parsed(descriptors, canonical, header.key(canonical))
+
+    def services_changed(self, ids: list[str]) -> list[str]:
+        """Undeploy every application using one of `ids`; before the change is acknowledged."""
+        keys = self.applications.using(ids)
+        self.applications.remove(keys)
+        if keys:
+            log.info("undeployed %d applications using %s", len(keys), ", ".join(ids))
+        return keys
+
+    async def start(self) -> None:
+        await self.proxy.start()
+        self.scheduler.start(self.applications.policy)
+
+    async def purge(self, policy: PurgePolicy, trigger: str) -> PurgeReport:
+        report = await self.applications.purge(policy)
+        self.metrics.scheduler_runs.labels(trigger).inc()
+        self.metrics.purged.inc(len(report.purged))
+        self.metrics.purged_bytes.inc(report.freed_bytes)
+        return report
+
+    async def _scheduled_purge(self) -> None:
+        try:
+            await self.purge(self.applications.policy, "schedule")
+        except Exception:
+            log.exception("scheduled purge failed")
+
+    async def set_policy(self, policy: PurgePolicy) -> None:
+        self.applications.policy = policy
+        self.scheduler.apply(policy)
+
+    async def stop(self) -> None:
+        self.scheduler.shutdown()
+        await self.applications.close()
+        await self.proxy.close()
+        self.repository.close()

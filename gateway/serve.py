@@ -1,0 +1,79 @@
+"""Running the gateway: both listeners in one event loop, a graceful stop on SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import signal
+
+from aiohttp import web
+
+from gateway import logs
+from gateway.admin import create_admin_app
+from gateway.app import create_app
+from gateway.config import Config, ConfigError
+from gateway.runtime import Gateway
+
+log = logging.getLogger("integration_gateway")
+
+# How long a stop waits for requests in flight before it closes their connections.
+DRAIN_SECONDS = 30.0
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_startable(config: Config) -> None:
+    if not config.admin_token and not is_loopback(config.admin.host):
+        raise ConfigError(
+            f"admin.host = {config.admin.host!r} is not loopback and no admin token is set: "
+            "set [admin] token (or IGW_ADMIN_TOKEN), or bind the admin API to 127.0.0.1"
+        )
+    if config.gateway.workers != 1:
+        raise ConfigError("gateway.workers above 1 is not supported by this release; use 1")
+
+
+async def run(config: Config, *, ready: asyncio.Event | None = None) -> None:
+    check_startable(config)
+    gateway = Gateway(config)
+    await gateway.start()
+    public = web.AppRunner(create_app(gateway), access_log=None, shutdown_timeout=DRAIN_SECONDS)
+    admin = web.AppRunner(create_admin_app(gateway), access_log=None, shutdown_timeout=5)
+    await public.setup()
+    await admin.setup()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await web.TCPSite(public, config.gateway.host, config.gateway.port).start()
+        await web.TCPSite(admin, config.admin.host, config.admin.port).start()
+        log.info(
+            "integration gateway on http://%s:%d (admin http://%s:%d), repository %s",
+            config.gateway.host,
+            config.gateway.port,
+            config.admin.host,
+            config.admin.port,
+            config.path(config.repository.path),
+        )
+        if ready is not None:
+            ready.set()
+        await stop.wait()
+        log.info("stopping: draining requests in flight (up to %g s)", DRAIN_SECONDS)
+    finally:
+        await admin.cleanup()
+        await public.cleanup()
+        await gateway.stop()
+        log.info("stopped")
+
+
+def serve(config: Config) -> None:
+    logs.setup(config.gateway.log_format)
+    asyncio.run(run(config))

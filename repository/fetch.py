@@ -1,0 +1,285 @@
+"""Fetching service descriptions (a WSDL and what it imports) under the gateway's rules.
+
+Every document zeep asks for while it reads a WSDL goes through `GuardedTransport.load`,
+the one place a description is fetched, so one rule holds for the WSDL, its nested
+`<import>`/`<include>`s and every redirect of each:
+
+- Well-known schemas (SOAP 1.1/1.2 envelope and encoding, `xml.xsd`, the WSDL namespace)
+  are answered from `repository/schemas/`, never fetched.
+- Only `http` and `https` are fetched: never `file://` (zeep's own transport opens
+  files), a bare path, or any other scheme.
+- `FetchPolicy.hosts`: for `wsdl:URL#Op` resolution, the host (without its port, lower
+  case) must be in `[assembler] fetch_wsdl_hosts`; for an operator's import
+  (`POST /imports`) any host is allowed (`hosts=None`): the operator chose the URL.
+- Each document is at most `fetch_max_bytes` (checked on `Content-Length` and while
+  reading), one load (a WSDL with all its imports) takes at most `fetch_timeout_s` in
+  all and at most `MAX_DOCUMENTS` documents, and a redirect chain at most
+  `MAX_REDIRECTS` hops.
+- Every fetched document must pass `xmlsafe.parse` (no DOCTYPE, no entities) before
+  zeep parses it.
+- Fetched with `requests` (zeep's own dependency) in a session with only its http and
+  https adapters; proxies and credentials from the environment are not used
+  (`trust_env=False`), as for the http kind.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+import requests
+from zeep.transports import Transport
+
+from repository import xmlsafe
+
+if TYPE_CHECKING:
+    from gateway.config import Config
+
+__all__ = [
+    "WELL_KNOWN",
+    "FetchPolicy",
+    "FetchRefused",
+    "GuardedTransport",
+    "WsdlUnavailable",
+    "canonical_url",
+    "host_of",
+    "well_known",
+]
+
+MAX_REDIRECTS = 5
+MAX_DOCUMENTS = 100
+CHUNK_BYTES = 64 * 1024
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+# Well-known URL (scheme, trailing slash and host case ignored) -> file in schemas/.
+WELL_KNOWN: dict[str, str] = {
+    "schemas.xmlsoap.org/soap/envelope": "soap11-envelope.xsd",
+    "schemas.xmlsoap.org/soap/encoding": "soap11-encoding.xsd",
+    "www.w3.org/2003/05/soap-envelope": "soap12-envelope.xsd",
+    "www.w3.org/2003/05/soap-encoding": "soap12-encoding.xsd",
+    "www.w3.org/2001/xml.xsd": "xml.xsd",
+    "www.w3.org/xml/1998/namespace": "xml.xsd",
+    "schemas.xmlsoap.org/wsdl": "wsdl11.xsd",
+}
+
+
+class WsdlUnavailable(Exception):
+    """A description that cannot be had: fetch failed, too big, too slow, not XML."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class FetchRefused(WsdlUnavailable):
+    """A URL the rule does not allow: a scheme other than http(s), a host not listed."""
+
+
+def canonical_url(url: str) -> str:
+    """SPEC §1's canonical form of a URL: `http://` added when it has no `://`, scheme and
+    host lower case, the scheme's default port dropped, an empty path written `/`."""
+    text = url.strip()
+    if "://" not in text:
+        text = "http://" + text
+    parts = urlsplit(text)
+    scheme = parts.scheme.lower()
+    netloc = parts.netloc
+    userinfo, at, hostport = netloc.rpartition("@")
+    host, port = hostport, ""
+    if hostport.startswith("["):  # an IPv6 literal keeps its colons
+        end = hostport.find("]")
+        if end >= 0:
+            host, port = hostport[: end + 1], hostport[end + 1 :].removeprefix(":")
+    elif ":" in hostport:
+        host, _, port = hostport.rpartition(":")
+    host = host.lower()
+    if port and port.isdigit() and DEFAULT_PORTS.get(scheme) == int(port):
+        port = ""
+    netloc = f"{userinfo}{at}{host}" + (f":{port}" if port else "")
+    return urlunsplit((scheme, netloc, parts.path or "/", parts.query, parts.fragment))
+
+
+def host_of(url: str) -> str:
+    """The URL's host, lower case, without port or IPv6 brackets ('' when there is none)."""
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""
+
+
+def well_known(url: str) -> bytes | None:
+    """The shipped copy of a well-known schema, or None."""
+    if "://" not in url:
+        return None
+    scheme, _, rest = url.partition("://")
+    if scheme.lower() not in DEFAULT_PORTS:
+        return None
+    host, slash, path = rest.partition("/")
+    key = f"{host.lower()}{slash}{path}".rstrip("/").split("#", 1)[0].lower()
+    name = WELL_KNOWN.get(key)
+    if name is None:
+        return None
+    return resources.files("repository").joinpath("schemas", name).read_bytes()
+
+
+@dataclass(frozen=True)
+class FetchPolicy:
+    """Which URLs may be fetched and how much of them."""
+
+    hosts: frozenset[str] | None  # None: any host (an operator's import)
+    max_bytes: int
+    timeout_s: float
+
+    @classmethod
+    def for_contracts(cls, config: Config) -> FetchPolicy:
+        """`wsdl:URL#Op` resolution: only hosts in `[assembler] fetch_wsdl_hosts`."""
+        a = config.assembler
+        hosts = frozenset(h.strip().lower().strip("[]") for h in a.fetch_wsdl_hosts)
+        return cls(hosts=hosts, max_bytes=a.fetch_max_bytes, timeout_s=a.fetch_timeout_s)
+
+    @classmethod
+    def for_operator(cls, config: Config) -> FetchPolicy:
+        """An operator's import, or a stage (re)loading an imported entry's WSDL: any
+        http(s) host, the same size and time limits."""
+        a = config.assembler
+        return cls(hosts=None, max_bytes=a.fetch_max_bytes, timeout_s=a.fetch_timeout_s)
+
+    def check(self, url: str) -> None:
+        """Raise FetchRefused unless `url` may be fetched."""
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - raises ValueError for a port that is not one
+        except ValueError as e:
+            raise FetchRefused(f"{url!r} is not a URL") from e
+        if not parts.scheme:
+            raise FetchRefused(
+                f"{url}: a relative location with no base URL to resolve it against "
+                "(only http and https URLs are fetched)"
+            )
+        if parts.scheme.lower() not in DEFAULT_PORTS:
+            raise FetchRefused(f"{url}: only http and https are fetched, not {parts.scheme}://")
+        if "\\" in parts.netloc or any(c.isspace() for c in parts.netloc):
+            # HTTP clients disagree on where such a host ends: never guess.
+            raise FetchRefused(f"{url}: not a plain host")
+        host = host_of(url)
+        if not host:
+            raise FetchRefused(f"{url}: no host")
+        if self.hosts is not None and "@" in parts.netloc:
+            raise FetchRefused(f"{url}: a URL with user information is not fetched")
+        if self.hosts is not None and host not in self.hosts:
+            raise FetchRefused(f"{url}: host {host!r} is not in [assembler] fetch_wsdl_hosts")
+
+
+class GuardedTransport(Transport):
+    """A zeep transport that loads descriptions under a `FetchPolicy` and posts nothing.
+
+    `documents` answers URLs without a fetch (a document imported as text, known by its
+    base URL). zeep calls `load` from the thread that parses, so this is synchronous;
+    callers run the whole parse in a worker thread.
+    """
+
+    def __init__(self, policy: FetchPolicy, documents: dict[str, bytes] | None = None) -> None:
+        # Transport.__init__ is not called: it makes a requests session that opens file://.
+        self.policy = policy
+        self.documents = dict(documents or {})
+        self.cache = None
+        self.load_timeout = policy.timeout_s
+        self.operation_timeout = None
+        self.fetched: list[str] = []  # what was fetched, in order (for tests and logs)
+        self.loaded: dict[str, bytes] = {}  # URL asked for -> its content
+        self._deadline = time.monotonic() + policy.timeout_s
+        self._session: requests.Session | None = None
+
+    def load(self, url: str) -> bytes:
+        if not url:
+            raise WsdlUnavailable("an import without a location")
+        known = well_known(url)
+        if known is not None:
+            return known
+        given = self.documents.get(url)
+        if given is not None:
+            return given
+        if len(self.fetched) >= MAX_DOCUMENTS:
+            raise WsdlUnavailable(f"more than {MAX_DOCUMENTS} documents to fetch")
+        content = self._fetch(url)
+        try:
+            xmlsafe.parse(content)
+        except xmlsafe.XmlRefused as e:
+            raise WsdlUnavailable(f"{url}: {e.reason}") from e
+        self.loaded[url] = content
+        return content
+
+    def _fetch(self, url: str) -> bytes:
+        current = url
+        for _ in range(MAX_REDIRECTS + 1):
+            self.policy.check(current)
+            self.fetched.append(current)
+            status, location, body = self._get(current)
+            if status in REDIRECTS and location:
+                current = urljoin(current, location)
+                continue
+            if 200 <= status < 300:
+                return body
+            raise WsdlUnavailable(f"{current} answered HTTP {status}")
+        raise WsdlUnavailable(f"{url}: more than {MAX_REDIRECTS} redirects")
+
+    def _get(self, url: str) -> tuple[int, str, bytes]:
+        remaining = self._deadline - time.monotonic()
+        if remaining <= 0:
+            raise WsdlUnavailable(f"{url}: not fetched within {self.policy.timeout_s:g} s")
+        limit = self.policy.max_bytes
+        try:
+            with self._http().get(
+                url, stream=True, allow_redirects=False, timeout=remaining
+            ) as response:
+                status = response.status_code
+                if status in REDIRECTS or not 200 <= status < 300:
+                    return status, response.headers.get("Location", ""), b""
+                declared = response.headers.get("Content-Length", "")
+                if declared.isdigit() and int(declared) > limit:
+                    raise WsdlUnavailable(f"{url} is over fetch_max_bytes ({limit} bytes)")
+                chunks: list[bytes] = []
+                size = 0
+                # Decompressed bytes are counted: a small gzip cannot smuggle a big document.
+                for chunk in response.iter_content(CHUNK_BYTES):
+                    size += len(chunk)
+                    if size > limit:
+                        raise WsdlUnavailable(f"{url} is over fetch_max_bytes ({limit} bytes)")
+                    if time.monotonic() > self._deadline:
+                        raise WsdlUnavailable(
+                            f"{url}: not fetched within {self.policy.timeout_s:g} s"
+                        )
+                    chunks.append(chunk)
+                return status, "", b"".join(chunks)
+        except requests.Timeout as e:
+            raise WsdlUnavailable(f"{url}: not fetched within {self.policy.timeout_s:g} s") from e
+        except requests.RequestException as e:
+            raise WsdlUnavailable(f"{url}: {type(e).__name__}: {e}") from e
+
+    def _http(self) -> requests.Session:
+        if self._session is None:
+            # A plain session: only the http and https adapters (no file://), no proxies or
+            # .netrc credentials from the environment.
+            self._session = requests.Session()
+            self._session.trust_env = False
+            self._session.headers["User-Agent"] = "integration-gateway (WSDL import)"
+        return self._session
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+    # zeep would use these to call operations; the soap kind posts by itself.
+    def get(self, address: str, params: Any, headers: Any) -> Any:
+        raise WsdlUnavailable("GuardedTransport only loads descriptions")
+
+    def post(self, address: str, message: Any, headers: Any) -> Any:
+        raise WsdlUnavailable("GuardedTransport only loads descriptions")
+
+    def __del__(self) -> None:
+        self.close()

@@ -1,0 +1,441 @@
+"""The service repository (SPEC §3, §5): entries, imports and seeded built-ins in SQLite.
+
+One file in WAL mode with `synchronous=FULL`: a change is one transaction, and once a
+method returns, the change survives a crash or a power cut. Several processes (workers)
+may open the same file; within one, a lock serializes calls, so the repository can be
+used from `asyncio.to_thread`.
+
+Each entry remembers its origin: `api` (the admin API), `builtin` (seeded), `file` (a
+service file) or `import` (with the import's id). Re-reading service files and
+re-importing replace the entries of that origin wholesale, `enabled` included: a disable
+through the API lasts until the file or the import says otherwise.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypedDict
+
+from gateway import mediatype
+from gateway.problems import Conflict, InvalidEntry, NotFound
+from repository.entry import ServiceEntry
+from repository.servicefiles import read_service_dirs
+
+__all__ = ["Changes", "ImportRecord", "Repository", "RepositoryError"]
+
+# Each step takes the schema from version i to i + 1 (PRAGMA user_version); append only.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE imports (
+            id TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            url TEXT,
+            document TEXT NOT NULL,
+            base_url TEXT,
+            prefix TEXT,
+            version TEXT,
+            created TEXT NOT NULL
+        )""",
+        """CREATE TABLE entries (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            enabled INTEGER NOT NULL CHECK (enabled IN (0, 1)),
+            converter INTEGER NOT NULL CHECK (converter IN (0, 1)),
+            origin TEXT NOT NULL CHECK (origin IN ('api', 'builtin', 'file', 'import')),
+            import_id TEXT REFERENCES imports (id) ON DELETE CASCADE,
+            source TEXT,
+            data TEXT NOT NULL,
+            CHECK ((origin = 'import') = (import_id IS NOT NULL))
+        )""",
+        "CREATE INDEX entries_by_name ON entries (name)",
+        "CREATE INDEX entries_by_import ON entries (import_id)",
+        "CREATE TABLE seeded (id TEXT PRIMARY KEY)",
+    ),
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class RepositoryError(RuntimeError):
+    """The repository file cannot be used (written by a newer release, not SQLite)."""
+
+
+class Changes(TypedDict):
+    """Ids of the entries a bulk change touched (the caller undeploys their applications)."""
+
+    added: list[str]
+    changed: list[str]
+    removed: list[str]
+
+
+@dataclass(frozen=True)
+class ImportRecord:
+    """One WSDL or OpenAPI import (SPEC §5 `/imports`); `url` is None for a document."""
+
+    kind: str
+    document: str
+    url: str | None = None
+    base_url: str | None = None
+    prefix: str | None = None
+    version: str | None = None
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    created: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def to_json(self, *, document: bool = False) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": self.id,
+            "kind": self.kind,
+            "url": self.url,
+            "base_url": self.base_url,
+            "prefix": self.prefix,
+            "version": self.version,
+            "created": self.created.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        }
+        if document:
+            out["document"] = self.document
+        return out
+
+
+class Repository:
+    """The catalog of service entries; every method is one transaction under one lock."""
+
+    def __init__(self, path: str | Path) -> None:
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        try:
+            self._db = sqlite3.connect(
+                str(path), timeout=30, isolation_level=None, check_same_thread=False
+            )
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA journal_mode = WAL")
+            # FULL: a committed change is on disk before the call returns, even in WAL mode.
+            self._db.execute("PRAGMA synchronous = FULL")
+            self._db.execute("PRAGMA foreign_keys = ON")
+            self._migrate()
+        except sqlite3.DatabaseError as e:
+            raise RepositoryError(f"{path}: {e}") from e
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # --- reading --------------------------------------------------------------------------
+
+    def list(
+        self, name: str | None = None, input: str | None = None, output: str | None = None
+    ) -> list[ServiceEntry]:
+        """Entries by name; `input`: those that accept it; `output`: those whose declared
+        output it covers (`type/*` and `*/*` work; `same` finds the pass-through ones)."""
+        if name is None:
+            entries = self._select("SELECT * FROM entries ORDER BY name, id")
+        else:
+            entries = self._select("SELECT * FROM entries WHERE name = ? ORDER BY id", name)
+        if input:
+            entries = [e for e in entries if mediatype.accepts(e.input, input)]
+        if output:
+            entries = [e for e in entries if mediatype.matches(output, e.output)]
+        return entries
+
+    def get(self, id: str) -> ServiceEntry:
+        entries = self._select("SELECT * FROM entries WHERE id = ?", id)
+        if not entries:
+            raise NotFound(f"no service with id {id!r}")
+        return entries[0]
+
+    def by_name(self, name: str) -> list[ServiceEntry]:
+        """The enabled entries of that name (resolution by name)."""
+        return self._select("SELECT * FROM entries WHERE name = ? AND enabled = 1", name)
+
+    def converters(self) -> list[ServiceEntry]:
+        """The enabled converters (resolution by IO type)."""
+        return self._select("SELECT * FROM entries WHERE converter = 1 AND enabled = 1")
+
+    def by_target(self, kind: str, **fields: Any) -> list[ServiceEntry]:
+        """The enabled entries of `kind` whose target has these values (a WSDL's URL)."""
+        entries = self._select(
+            "SELECT * FROM entries WHERE kind = ? AND enabled = 1 ORDER BY id", kind
+        )
+        return [e for e in entries if all(e.target.get(k) == v for k, v in fields.items())]
+
+    def origin(self, id: str) -> tuple[str, str | None]:
+        """(origin, import id or service file) of an entry."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT origin, import_id, source FROM entries WHERE id = ?", (id,)
+            ).fetchone()
+        if row is None:
+            raise NotFound(f"no service with id {id!r}")
+        return row["origin"], row["import_id"] or row["source"]
+
+    # --- changing one entry ---------------------------------------------------------------
+
+    def add(self, entry: ServiceEntry) -> ServiceEntry:
+        """Register an entry (the admin API); Conflict if its id exists."""
+        with self._write() as db:
+            try:
+                _insert(db, entry, "api")
+            except sqlite3.IntegrityError as e:
+                raise Conflict(f"a service with id {entry.id!r} exists") from e
+        return entry
+
+    def replace(self, id: str, entry: ServiceEntry) -> ServiceEntry:
+        """Replace entry `id` (which wins over the entry's own id); NotFound if absent."""
+        entry = dataclasses.replace(entry, id=id)
+        with self._write() as db:
+            cursor = db.execute(
+                "UPDATE entries SET name = ?, kind = ?, enabled = ?, converter = ?, data = ?"
+                " WHERE id = ?",
+                (entry.name, entry.kind, entry.enabled, entry.converter, _data(entry), id),
+            )
+            if cursor.rowcount == 0:
+                raise NotFound(f"no service with id {id!r}")
+        return entry
+
+    def delete(self, id: str) -> ServiceEntry:
+        """Remove entry `id` and answer what it was; NotFound if absent."""
+        with self._write() as db:
+            entry = _one(db, id)
+            db.execute("DELETE FROM entries WHERE id = ?", (id,))
+        return entry
+
+    def set_enabled(self, id: str, enabled: bool) -> ServiceEntry:
+        """Take an entry out of resolution or put it back; answer it as it now is."""
+        with self._write() as db:
+            entry = _one(db, id)
+            db.execute("UPDATE entries SET enabled = ? WHERE id = ?", (enabled, id))
+        return dataclasses.replace(entry, enabled=enabled)
+
+    # --- built-ins, service files, imports ------------------------------------------------
+
+    def seed(self, entries: Iterable[ServiceEntry]) -> list[str]:
+        """Add the built-ins never seeded before; answer their ids. One the operator
+        deleted stays deleted; one that a later release brings is added."""
+        added: list[str] = []
+        with self._write() as db:
+            seeded = {row["id"] for row in db.execute("SELECT id FROM seeded")}
+            for entry in entries:
+                if entry.id in seeded:
+                    continue
+                db.execute("INSERT INTO seeded (id) VALUES (?)", (entry.id,))
+                exists = db.execute("SELECT 1 FROM entries WHERE id = ?", (entry.id,)).fetchone()
+                if exists is None:  # an operator's own entry of that id is left alone
+                    _insert(db, entry, "builtin")
+                    added.append(entry.id)
+        return added
+
+    def reload_service_dirs(self, dirs: Iterable[Path]) -> Changes:
+        """Make the service-file entries those of the files in `dirs` (SPEC §5
+        `/services:reload`); an invalid file raises InvalidEntry and changes nothing."""
+        found = read_service_dirs(dirs)
+        changes = Changes(added=[], changed=[], removed=[])
+        with self._write() as db:
+            before = {
+                row["id"]: row for row in db.execute("SELECT * FROM entries WHERE origin = 'file'")
+            }
+            for item in found:
+                entry, source = item.entry, str(item.file)
+                row = before.get(entry.id)
+                if row is None:
+                    try:
+                        _insert(db, entry, "file", source=source)
+                    except sqlite3.IntegrityError as e:
+                        reason = f"id {entry.id!r} exists and does not come from a service file"
+                        raise InvalidEntry(
+                            f"{source}: {reason}", errors=[{"field": source, "reason": reason}]
+                        ) from e
+                    changes["added"].append(entry.id)
+                elif _entry(row).to_json() != entry.to_json() or row["source"] != source:
+                    _update(db, entry, source=source)
+                    changes["changed"].append(entry.id)
+            keep = {item.entry.id for item in found}
+            for id in before:
+                if id not in keep:
+                    db.execute("DELETE FROM entries WHERE id = ?", (id,))
+                    changes["removed"].append(id)
+        return changes
+
+    def apply_import(self, record: ImportRecord, entries: Iterable[ServiceEntry]) -> Changes:
+        """Store an import and make its entries exactly `entries`, all or nothing.
+
+        Conflict if an entry's id is taken by another origin or given twice."""
+        changes = Changes(added=[], changed=[], removed=[])
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO imports (id, kind, url, document, base_url, prefix, version, created)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
+                " kind = excluded.kind, url = excluded.url, document = excluded.document,"
+                " base_url = excluded.base_url, prefix = excluded.prefix,"
+                " version = excluded.version",
+                (
+                    record.id,
+                    record.kind,
+                    record.url,
+                    record.document,
+                    record.base_url,
+                    record.prefix,
+                    record.version,
+                    record.created.astimezone(UTC).isoformat(),
+                ),
+            )
+            before = {
+                row["id"]: row
+                for row in db.execute("SELECT * FROM entries WHERE import_id = ?", (record.id,))
+            }
+            keep: set[str] = set()
+            for entry in entries:
+                if entry.id in keep:
+                    raise Conflict(f"the import makes two services with id {entry.id!r}")
+                keep.add(entry.id)
+                row = before.get(entry.id)
+                if row is None:
+                    try:
+                        _insert(db, entry, "import", import_id=record.id)
+                    except sqlite3.IntegrityError as e:
+                        raise Conflict(
+                            f"a service with id {entry.id!r} exists outside this import"
+                        ) from e
+                    changes["added"].append(entry.id)
+                elif _entry(row).to_json() != entry.to_json():
+                    _update(db, entry)
+                    changes["changed"].append(entry.id)
+            for id in before:
+                if id not in keep:
+                    db.execute("DELETE FROM entries WHERE id = ?", (id,))
+                    changes["removed"].append(id)
+        return changes
+
+    def get_import(self, id: str) -> ImportRecord:
+        with self._lock:
+            row = self._db.execute("SELECT * FROM imports WHERE id = ?", (id,)).fetchone()
+        if row is None:
+            raise NotFound(f"no import with id {id!r}")
+        return _import(row)
+
+    def list_imports(self) -> list[ImportRecord]:
+        with self._lock:
+            rows = self._db.execute("SELECT * FROM imports ORDER BY created, id").fetchall()
+        return [_import(row) for row in rows]
+
+    def import_entries(self, import_id: str) -> list[ServiceEntry]:
+        """The entries an import made (as they are now)."""
+        return self._select("SELECT * FROM entries WHERE import_id = ? ORDER BY id", import_id)
+
+    # --- plumbing -------------------------------------------------------------------------
+
+    def _select(self, sql: str, *params: Any) -> list[ServiceEntry]:
+        with self._lock:
+            rows = self._db.execute(sql, params).fetchall()
+        return [_entry(row) for row in rows]
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; IMMEDIATE so that another process waits rather than fails."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+
+    def _migrate(self) -> None:
+        with self._write() as db:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise RepositoryError(
+                    f"the repository has schema version {version}; this release knows "
+                    f"up to {SCHEMA_VERSION}"
+                )
+            for number in range(version, SCHEMA_VERSION):
+                for statement in MIGRATIONS[number]:
+                    db.execute(statement)
+                db.execute(f"PRAGMA user_version = {number + 1}")
+
+
+def _data(entry: ServiceEntry) -> str:
+    # id and enabled live in their columns only, so they have one source of truth.
+    data = entry.to_json()
+    del data["id"], data["enabled"]
+    return json.dumps(data, sort_keys=True)
+
+
+def _entry(row: sqlite3.Row) -> ServiceEntry:
+    data = json.loads(row["data"])
+    return ServiceEntry(
+        id=row["id"],
+        name=data["name"],
+        version=data["version"],
+        description=data["description"],
+        kind=data["kind"],
+        params=data["params"],
+        input=tuple(data["input"]),
+        output=data["output"],
+        converter=data["converter"],
+        target=data["target"],
+        enabled=bool(row["enabled"]),
+    )
+
+
+def _one(db: sqlite3.Connection, id: str) -> ServiceEntry:
+    row = db.execute("SELECT * FROM entries WHERE id = ?", (id,)).fetchone()
+    if row is None:
+        raise NotFound(f"no service with id {id!r}")
+    return _entry(row)
+
+
+def _insert(
+    db: sqlite3.Connection,
+    entry: ServiceEntry,
+    origin: str,
+    *,
+    import_id: str | None = None,
+    source: str | None = None,
+) -> None:
+    db.execute(
+        "INSERT INTO entries (id, name, kind, enabled, converter, origin, import_id, source, data)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            entry.id,
+            entry.name,
+            entry.kind,
+            entry.enabled,
+            entry.converter,
+            origin,
+            import_id,
+            source,
+            _data(entry),
+        ),
+    )
+
+
+def _update(db: sqlite3.Connection, entry: ServiceEntry, *, source: str | None = None) -> None:
+    db.execute(
+        "UPDATE entries SET name = ?, kind = ?, enabled = ?, converter = ?, data = ?,"
+        " source = coalesce(?, source) WHERE id = ?",
+        (entry.name, entry.kind, entry.enabled, entry.converter, _data(entry), source, entry.id),
+    )
+
+
+def _import(row: sqlite3.Row) -> ImportRecord:
+    return ImportRecord(
+        id=row["id"],
+        kind=row["kind"],
+        url=row["url"],
+        document=row["document"],
+        base_url=row["base_url"],
+        prefix=row["prefix"],
+        version=row["version"],
+        created=datetime.fromisoformat(row["created"]),
+    )

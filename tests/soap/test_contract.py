@@ -1,0 +1,213 @@
+"""Resolution by contract: `ensure_imported` before resolution, `find_by_contract` in it."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from appserver.kinds import KINDS, DeployEnv
+from appserver.message import Message, RequestContext
+from assembler.contract import ContractUnavailable, ensure_imported, is_imported
+from gateway import config as configuration
+from repository.contract import find_by_contract
+from repository.fetch import FetchPolicy, canonical_url
+from repository.store import Repository
+from repository.wsdl import import_wsdl
+from repository.wsdlcache import remember_imports, wsdl_cache
+from tests.soap import wsdls
+from tests.soap.conftest import Files
+
+NOWHERE = "http://127.0.0.1:9/nowhere"
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Any:
+    repository = Repository(tmp_path / "repository.sqlite")
+    yield repository
+    repository.close()
+
+
+def config(**assembler: Any) -> Any:
+    return configuration.from_dict({"assembler": {"fetch_wsdl_hosts": ["127.0.0.1"], **assembler}})
+
+
+def test_canonical_url_follows_spec_section_1() -> None:
+    assert canonical_url("www.Cloud.com/formatter") == "http://www.cloud.com/formatter"
+    assert canonical_url("HTTP://WWW.CLOUD.COM:80") == "http://www.cloud.com/"
+    assert canonical_url("https://h:443/a?wsdl") == "https://h/a?wsdl"
+    assert canonical_url("https://h:8443/A") == "https://h:8443/A"
+    assert canonical_url("http://[::1]:80/x") == "http://[::1]/x"
+
+
+# -- ensure_imported -------------------------------------------------------------------------
+
+
+async def test_contract_wsdl_is_fetched_and_imported_once(files: Files, repo: Any) -> None:
+    url = files.add("contract.wsdl", wsdls.stock(NOWHERE))
+    shared: dict[str, Any] = {}
+    before = files.asked("contract.wsdl")
+    await asyncio.gather(*(ensure_imported(url, config(), repo, shared=shared) for _ in range(3)))
+    await ensure_imported(url.replace("http://", "HTTP://"), config(), repo, shared=shared)
+    assert files.asked("contract.wsdl") == before + 1
+    assert is_imported(repo, url)
+    (record,) = repo.list_imports()
+    assert (record.kind, record.url, record.version) == ("wsdl", url, "1.0.0")
+    assert [e.name for e in find_by_contract(repo, url, "GetLastTradePrice")] == [
+        "StockQuoteService.GetLastTradePrice"
+    ]
+    # The parse is in the shared cache: a stage deploys from it without a fetch.
+    assert wsdl_cache(shared).get(url) is not None
+
+
+async def test_host_not_in_fetch_wsdl_hosts_is_unavailable(files: Files, repo: Any) -> None:
+    url = files.add("elsewhere.wsdl", wsdls.stock(NOWHERE)).replace("127.0.0.1", "localhost")
+    with pytest.raises(ContractUnavailable) as caught:
+        await ensure_imported(url, config(), repo)
+    assert "fetch_wsdl_hosts" in caught.value.reason
+    assert isinstance(caught.value, LookupError)  # what resolution's catalog may raise
+    assert files.asked("elsewhere.wsdl") == 0 and repo.list_imports() == []
+
+
+async def test_file_url_and_redirect_elsewhere_are_unavailable(files: Files, repo: Any) -> None:
+    with pytest.raises(ContractUnavailable):
+        await ensure_imported("file:///etc/passwd", config(), repo)
+    target = files.add("moved.wsdl", wsdls.stock(NOWHERE)).replace("127.0.0.1", "localhost")
+    with pytest.raises(ContractUnavailable) as caught:
+        await ensure_imported(files.url(f"redirect?to={target}"), config(), repo)
+    assert "localhost" in caught.value.reason
+    assert files.asked("moved.wsdl") == 0
+
+
+async def test_fetch_or_parse_failure_is_unavailable_and_not_remembered(
+    files: Files, repo: Any
+) -> None:
+    url = files.url("files/later.wsdl")
+    with pytest.raises(ContractUnavailable) as caught:
+        await ensure_imported(url, config(), repo)
+    assert "404" in caught.value.reason
+    files.add("later.wsdl", "<definitions/>")
+    with pytest.raises(ContractUnavailable):
+        await ensure_imported(url, config(), repo)
+    files.add("later.wsdl", wsdls.http_only(NOWHERE))
+    with pytest.raises(ContractUnavailable) as caught:
+        await ensure_imported(url, config(), repo)
+    assert "no SOAP" in caught.value.reason
+    files.add("later.wsdl", wsdls.stock(NOWHERE))
+    await ensure_imported(url, config(), repo)
+    assert find_by_contract(repo, url, "GetLastTradePrice")
+
+
+async def test_too_big_is_unavailable(files: Files, repo: Any) -> None:
+    url = files.add("big.wsdl", wsdls.stock(NOWHERE))
+    with pytest.raises(ContractUnavailable) as caught:
+        await ensure_imported(url, config(fetch_max_bytes=1000), repo)
+    assert "fetch_max_bytes" in caught.value.reason
+
+
+async def test_same_service_name_at_another_url_gets_numbered(files: Files, repo: Any) -> None:
+    first = files.add("stock-a.wsdl", wsdls.stock(NOWHERE))
+    second = files.add("stock-b.wsdl", wsdls.stock(NOWHERE))
+    await ensure_imported(first, config(), repo)
+    await ensure_imported(second, config(), repo)
+    (a,) = find_by_contract(repo, first, "GetLastTradePrice")
+    (b,) = find_by_contract(repo, second, "GetLastTradePrice")
+    assert (a.name, b.name) == (
+        "StockQuoteService.GetLastTradePrice",
+        "StockQuoteService.GetLastTradePrice_2",
+    )
+
+
+async def test_already_imported_wsdl_is_not_fetched(files: Files, repo: Any) -> None:
+    text = wsdls.stock(NOWHERE)
+    base = files.url("files/never-served.wsdl")
+    result = await import_wsdl(
+        document=text, base_url=base, policy=FetchPolicy.for_operator(config())
+    )
+    repo.apply_import(result.record(), result.entries)
+    # Known by its base URL: nothing to fetch, even from a host that is not allowed.
+    await ensure_imported(base, config(fetch_wsdl_hosts=[]), repo)
+    assert files.asked("never-served.wsdl") == 0
+    assert len(find_by_contract(repo, base, "GetLastTradePrice")) == 1
+
+
+async def test_loading_a_slow_wsdl_does_not_stall_the_event_loop(files: Files, repo: Any) -> None:
+    gaps: list[float] = []
+
+    async def tick() -> None:
+        last = time.perf_counter()
+        while True:
+            await asyncio.sleep(0.01)
+            now = time.perf_counter()
+            gaps.append(now - last)
+            last = now
+
+    ticker = asyncio.create_task(tick())
+    try:
+        await ensure_imported(files.url("slow?s=0.5"), config(), repo)
+    finally:
+        ticker.cancel()
+    assert len(gaps) > 20  # the loop kept running during the half-second fetch
+    assert max(gaps) < 0.1, max(gaps)
+
+
+# -- find_by_contract ------------------------------------------------------------------------
+
+
+async def imported(repo: Any, document: str, base_url: str) -> list[Any]:
+    result = await import_wsdl(
+        document=document, base_url=base_url, policy=FetchPolicy.for_operator(config())
+    )
+    repo.apply_import(result.record(), result.entries)
+    return list(result.entries)
+
+
+async def test_operation_offered_by_two_services_gives_two_candidates(repo: Any) -> None:
+    base = "http://shop.example/ws?wsdl"
+    await imported(repo, wsdls.multi_port(NOWHERE), base)
+    found = find_by_contract(repo, "shop.example/ws?wsdl", "Echo")
+    assert sorted(e.name for e in found) == ["Mirror.Echo", "Shop.Echo"]
+    assert [e.name for e in find_by_contract(repo, base, "Ping")] == ["Shop.Ping"]
+    assert find_by_contract(repo, base, "Nothing") == []
+    assert find_by_contract(repo, "http://other.example/ws?wsdl", "Echo") == []
+
+
+async def test_qualified_operation_picks_the_service_and_port(repo: Any) -> None:
+    base = "http://shop.example/ws?wsdl"
+    await imported(repo, wsdls.multi_port(NOWHERE), base)
+    (default,) = find_by_contract(repo, base, "Shop.Shop11Port.Echo")
+    assert default.target["port"] == "Shop11Port"
+    (other,) = find_by_contract(repo, base, "Shop.Shop12Port.Echo")
+    assert other.target["port"] == "Shop12Port"
+    assert other.id == default.id and other.name == default.name
+    (mirror,) = find_by_contract(repo, base, "Mirror.MirrorPort.Echo")
+    assert mirror.target["service"] == "Mirror"
+    # Not a SOAP port of the service, or not offering the operation there.
+    assert find_by_contract(repo, base, "Shop.ShopHttpPort.Echo") == []
+    assert find_by_contract(repo, base, "Shop.Shop11Port.Ping") == []
+    assert find_by_contract(repo, base, "Mirror.Shop11Port.Echo") == []
+
+
+async def test_disabled_entries_are_not_found(repo: Any) -> None:
+    base = "http://shop.example/ws?wsdl"
+    entries = await imported(repo, wsdls.multi_port(NOWHERE), base)
+    mirror = next(e for e in entries if e.name == "Mirror.Echo")
+    repo.set_enabled(mirror.id, False)
+    assert [e.name for e in find_by_contract(repo, base, "Echo")] == ["Shop.Echo"]
+
+
+async def test_derived_port_entry_deploys_and_calls_that_port(files: Files, repo: Any) -> None:
+    base = files.url("files/multi.wsdl")  # not served: the text comes from the import record
+    await imported(repo, wsdls.multi_port(files.url("echo")), base)
+    (entry,) = find_by_contract(repo, base, "Shop.Shop12Port.Echo")
+    env = DeployEnv(config=config())
+    assert remember_imports(wsdl_cache(env.shared), repo.list_imports()) == 1
+    stage = await KINDS["soap"].deploy(entry, {"text": "hi"}, env)
+    try:
+        out = await stage.invoke(Message(b"{}", "application/json"), RequestContext())
+    finally:
+        await stage.close()
+    assert b"application/soap+xml" in out.body  # sent over SOAP 1.2
