@@ -8,17 +8,19 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-from gateway.header import canonical_descriptor
-from repository.store import Repository
-
 from appserver.application import Application
 from appserver.kinds import KINDS, DeployEnv
+from assembler.contract import ContractUnavailable, ensure_imported
 from assembler.plan import Plan
 from assembler.resolve import build_plan
 from gateway.applist import ApplicationList
 from gateway.descriptor import ByContract, Descriptor
+from gateway.header import canonical_descriptor
 from gateway.metrics import Metrics
+from gateway.problems import ServiceNotFound
+from repository.contract import find_by_contract
 from repository.entry import ServiceEntry
+from repository.store import Repository
 
 log = logging.getLogger("integration_gateway.assembler")
 
@@ -38,8 +40,6 @@ class RepositoryCatalog:
         return self.repository.converters()
 
     def by_contract(self, url: str, operation: str) -> Sequence[ServiceEntry]:
-        from repository.contract import find_by_contract
-
         return find_by_contract(self.repository, url, operation)
 
 
@@ -62,13 +62,22 @@ class Assembler:
         KINDS[entry.kind].check_args(entry, args, self.env)
 
     async def _contracts_ready(self, descriptors: Sequence[Descriptor]) -> None:
-        contracts = [d for d in descriptors if isinstance(d, ByContract)]
-        if not contracts:
-            return
-        from assembler.contract import ensure_imported
-
-        for d in contracts:
-            await ensure_imported(d.url, self.env.config, self.repository)
+        """Import the WSDLs that by-contract stages name, where SPEC §2 allows it."""
+        for index, d in enumerate(descriptors):
+            if not isinstance(d, ByContract):
+                continue
+            try:
+                await ensure_imported(
+                    d.url, self.env.config, self.repository, shared=self.env.shared
+                )
+            except ContractUnavailable as e:
+                described = canonical_descriptor(d)
+                raise ServiceNotFound(
+                    f"stage {index} ({described}): {e.reason}",
+                    stage=index,
+                    descriptor=described,
+                    reason=e.reason,
+                ) from None
 
     async def plan(
         self,

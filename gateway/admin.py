@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 from typing import Any
 
 from aiohttp import web
 
-from gateway import mediatype
+from gateway import imports, mediatype
+from gateway.handlers import GATEWAY, gateway_of, items, json_body
 from gateway.middleware import MAX_BODY, problems
 from gateway.problems import (
     InvalidEntry,
@@ -21,8 +21,6 @@ from gateway.runtime import Gateway
 from repository.entry import ServiceEntry
 
 log = logging.getLogger("integration_gateway.admin")
-
-GATEWAY = web.AppKey("gateway", Gateway)
 
 
 def create_admin_app(gateway: Gateway) -> web.Application:
@@ -47,6 +45,7 @@ def create_admin_app(gateway: Gateway) -> web.Application:
     r.add_put("/purge/policy", put_policy)
     r.add_get("/metrics", metrics)
     r.add_get("/openapi.json", openapi)
+    imports.add_routes(app)
     return app
 
 
@@ -62,30 +61,12 @@ async def _token(request: web.Request, handler: Any) -> web.StreamResponse:
     return await handler(request)
 
 
-def items(values: list[Any]) -> web.Response:
-    return web.json_response({"items": values})
-
-
-async def json_body(request: web.Request) -> Any:
-    raw = await request.read()
-    try:
-        return json.loads(raw or b"null")
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise InvalidEntry(
-            f"the body is not JSON: {e}", errors=[{"field": "", "reason": f"not JSON: {e}"}]
-        ) from None
-
-
-def _gw(request: web.Request) -> Gateway:
-    return request.app[GATEWAY]
-
-
 # --- services -----------------------------------------------------------------------------
 
 
 async def list_services(request: web.Request) -> web.Response:
     q = request.query
-    entries = _gw(request).repository.list(
+    entries = gateway_of(request).repository.list(
         name=q.get("name") or None, input=q.get("input") or None, output=q.get("output") or None
     )
     return items([e.to_json() for e in entries])
@@ -93,17 +74,17 @@ async def list_services(request: web.Request) -> web.Response:
 
 async def add_service(request: web.Request) -> web.Response:
     entry = ServiceEntry.from_json(await json_body(request))
-    added = _gw(request).repository.add(entry)
+    added = gateway_of(request).repository.add(entry)
     log.info("registered %s", added.id)
     return web.json_response(added.to_json(), status=201)
 
 
 async def get_service(request: web.Request) -> web.Response:
-    return web.json_response(_gw(request).repository.get(request.match_info["id"]).to_json())
+    return web.json_response(gateway_of(request).repository.get(request.match_info["id"]).to_json())
 
 
 async def replace_service(request: web.Request) -> web.Response:
-    gw = _gw(request)
+    gw = gateway_of(request)
     sid = request.match_info["id"]
     data = await json_body(request)
     if isinstance(data, dict):
@@ -116,7 +97,7 @@ async def replace_service(request: web.Request) -> web.Response:
 
 
 async def delete_service(request: web.Request) -> web.Response:
-    gw = _gw(request)
+    gw = gateway_of(request)
     sid = request.match_info["id"]
     gw.repository.delete(sid)
     gw.services_changed([sid])
@@ -125,7 +106,7 @@ async def delete_service(request: web.Request) -> web.Response:
 
 
 async def _set_enabled(request: web.Request, enabled: bool) -> web.Response:
-    gw = _gw(request)
+    gw = gateway_of(request)
     sid = request.match_info["id"]
     entry = gw.repository.set_enabled(sid, enabled)
     gw.services_changed([sid])
@@ -142,7 +123,7 @@ async def enable_service(request: web.Request) -> web.Response:
 
 
 async def reload_services(request: web.Request) -> web.Response:
-    gw = _gw(request)
+    gw = gateway_of(request)
     dirs = [gw.config.path(d) for d in gw.config.repository.service_dirs]
     changes = gw.repository.reload_service_dirs(dirs)
     gw.services_changed([*changes["changed"], *changes["removed"]])
@@ -153,7 +134,7 @@ async def reload_services(request: web.Request) -> web.Response:
 
 
 async def resolve(request: web.Request) -> web.Response:
-    gw = _gw(request)
+    gw = gateway_of(request)
     data = await json_body(request)
     if not isinstance(data, dict) or not isinstance(data.get("header"), str):
         raise InvalidEntry(
@@ -177,12 +158,12 @@ async def resolve(request: web.Request) -> web.Response:
 
 
 async def list_applications(request: web.Request) -> web.Response:
-    return items([a.record() for a in _gw(request).applications])
+    return items([a.record() for a in gateway_of(request).applications])
 
 
 def _application(request: web.Request) -> Any:
     key = request.match_info["key"]
-    app = _gw(request).applications.get(key)
+    app = gateway_of(request).applications.get(key)
     if app is None:
         raise NotFound(f"no application with key {key} is deployed")
     return app
@@ -194,7 +175,7 @@ async def get_application(request: web.Request) -> web.Response:
 
 async def delete_application(request: web.Request) -> web.Response:
     app = _application(request)
-    _gw(request).applications.remove([app.key])
+    gateway_of(request).applications.remove([app.key])
     return web.Response(status=204)
 
 
@@ -202,7 +183,7 @@ async def delete_application(request: web.Request) -> web.Response:
 
 
 async def purge(request: web.Request) -> web.Response:
-    gw = _gw(request)
+    gw = gateway_of(request)
     policy = gw.applications.policy
     if request.can_read_body:
         data = await json_body(request)
@@ -213,11 +194,11 @@ async def purge(request: web.Request) -> web.Response:
 
 
 async def get_policy(request: web.Request) -> web.Response:
-    return web.json_response(_gw(request).applications.policy.to_json())
+    return web.json_response(gateway_of(request).applications.policy.to_json())
 
 
 async def put_policy(request: web.Request) -> web.Response:
-    gw = _gw(request)
+    gw = gateway_of(request)
     policy = gw.applications.policy.updated_from(await json_body(request))
     await gw.set_policy(policy)
     return web.json_response(policy.to_json())
@@ -228,7 +209,7 @@ async def put_policy(request: web.Request) -> web.Response:
 
 async def metrics(request: web.Request) -> web.Response:
     return web.Response(
-        body=_gw(request).metrics.render(),
+        body=gateway_of(request).metrics.render(),
         headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"},
     )
 

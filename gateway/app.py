@@ -9,6 +9,7 @@ from aiohttp import web
 from appserver.application import Application
 from appserver.message import Message, RequestContext
 from gateway import logs, mediatype
+from gateway.handlers import GATEWAY
 from gateway.middleware import KEY, MAX_BODY, problems
 from gateway.problems import (
     DuplicateHeader,
@@ -25,7 +26,6 @@ log = logging.getLogger("integration_gateway.http")
 
 HEADER = "Integration-Config"
 RESERVED = "/_gateway/"
-GATEWAY = web.AppKey("gateway", Gateway)
 CACHE = web.RequestKey("igw_cache", str)  # hit, miss or shared, once known
 # aiohttp refuses header fields over 8190 bytes before a handler runs; the gateway answers
 # 431 itself (SPEC §1), so its parser takes fields up to this many bytes.

@@ -3,6 +3,19 @@
 Plain functions over strings and descriptors. The grammar's patterns live in
 gateway/abnf.py; this module reads a value with them in one left-to-right pass, and
 explains a failure (offset, what was expected, what was found) only once one happens.
+
+Where SPEC §1 leaves room, this module decides:
+- `wsdl:` is matched case-insensitively, as ABNF matches quoted strings; it is written
+  `wsdl:`.
+- A URL has a scheme when `://` comes before its first `/`, `?` or `#` (a `://` in a
+  query does not count), and that scheme must be an RFC 3986 scheme. A URL needs a host;
+  a port is at most 65535 and is written without leading zeros; an empty port is
+  dropped, and so are 80 for http and 443 for https. Nothing else in a URL is rewritten
+  (no percent-encoding or dot-segment normalization). A quoted URL may hold "|", "#" and
+  '"', but no space or tab either.
+- Spaces around a media-type parameter's `=` are allowed (SPEC §1 allows them around
+  every `=`); an alias takes no parameters.
+- A quoted argument value keeps its spaces and tabs; the canonical form quotes it again.
 """
 
 from __future__ import annotations
@@ -112,11 +125,8 @@ def parse(value: str, *, max_stages: int = 32, max_args: int = 32) -> tuple[Desc
 def canonical_descriptor(descriptor: Descriptor) -> str:
     """One stage in canonical form (SPEC §1); a ByContract's url is taken as canonical."""
     if isinstance(descriptor, ByName):
-        head = (
-            descriptor.name
-            if descriptor.version is None
-            else f"{descriptor.name}@{descriptor.version}"
-        )
+        name, version = descriptor.name, descriptor.version
+        head = name if version is None else f"{name}@{version}"
         if not descriptor.args:
             return head
         args = ", ".join(f"{k}={_canonical_value(v)}" for k, v in sorted(descriptor.args))
@@ -146,7 +156,7 @@ def _by_name(value: str, pos: int, index: int, max_args: int) -> tuple[ByName, i
     head = _NAME_HEAD.match(value, pos)
     if head is None:
         raise _stage_start_error(value, pos, index)
-    name, version = head["name"], head["version"]
+    name, version = head.group("name", "version")
     pos = head.end()
     if pos == len(value) or value[pos] == "|":
         return ByName(name, version), pos
@@ -240,7 +250,9 @@ def _canonical_url(url: str, value: str, start: int, *, quoted: bool) -> str:
     return f"{scheme}://{host.lower()}{':' if port else ''}{port}{path}"
 
 
-def _url_parts(url: str, value: str, start: int, *, quoted: bool) -> tuple[str | None, ...]:
+def _url_parts(
+    url: str, value: str, start: int, *, quoted: bool
+) -> tuple[str | None, str, str | None, str]:
     """(scheme, host, port, path) of a URL that the fast pattern did not take, or the error."""
 
     def fail(i: int, expected: str, hint: str = "") -> HeaderSyntax:
@@ -364,15 +376,14 @@ def _after_name_error(value: str, head: re.Match[str]) -> HeaderSyntax:
 def _arg_error(value: str, pos: int) -> HeaderSyntax:
     k = _IDENT.match(value, pos)
     if k is None:
-        if value[:pos].rstrip(" \t").endswith("("):
-            expected, hint = "an argument key or ')'", "The argument list is not closed."
-        elif value.startswith(")", pos):
-            expected, hint = "an argument key", "Remove the ',' before ')'."
+        first = value[:pos].rstrip(" \t").endswith("(")
+        if pos == len(value):
+            hint = "The argument list is not closed."
+        elif value[pos] == ")":
+            hint = "Remove the ',' before ')'."
         else:
-            expected, hint = "an argument key", ""
-        if pos < len(value) and value[pos] not in ")":
             hint = "A key starts with a letter or '_'."
-        return _syntax(value, pos, expected, hint)
+        return _syntax(value, pos, "an argument key or ')'" if first else "an argument key", hint)
     p = _OWS.match(value, k.end()).end()
     if not value.startswith("=", p):
         if p > k.end() and _IDENT.match(value, p):
@@ -412,7 +423,7 @@ def _quoted_error(value: str, start: int) -> HeaderSyntax:
 
 
 def _by_io_error(value: str, pos: int) -> HeaderSyntax:
-    source_end = _type_end(value, pos)
+    source_end = _type_end(value, pos, source=True)
     p = _OWS.match(value, source_end).end()
     if not value.startswith("->", p):
         hint = ""
@@ -430,16 +441,17 @@ def _by_io_error(value: str, pos: int) -> HeaderSyntax:
     return _syntax(value, p, _END, hint)
 
 
-def _type_end(value: str, pos: int) -> int:
+def _type_end(value: str, pos: int, *, source: bool = False) -> int:
     """Where the type at `pos` ends; raises the syntax error when there is none."""
+    why = f" {_IS_BY_IO}" if source else ""  # a by-name stage may have been meant
     first = _MTOKEN.match(value, pos)
     if first is None:
-        raise _syntax(value, pos, _TYPE, _IS_BY_IO)
+        raise _syntax(value, pos, _TYPE, why.lstrip())
     if not value.startswith("/", first.end()):
         if _ALIAS.match(value, pos):
             return first.end()
-        hint = f"{first[0]!r} is not a type alias (JSON, XML, TEXT, CSV, YAML, BINARY, SOAP). "
-        raise _syntax(value, pos, _TYPE, hint + _IS_BY_IO)
+        hint = f"{first[0]!r} is not a type alias (JSON, XML, TEXT, CSV, YAML, BINARY, SOAP)."
+        raise _syntax(value, pos, _TYPE, hint + why)
     second = _MTOKEN.match(value, first.end() + 1)
     if second is None:
         raise _syntax(value, first.end() + 1, "a subtype after '/'")

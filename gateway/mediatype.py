@@ -29,7 +29,7 @@ def normalize(media_type: str) -> str:
 def matches(pattern: str, media_type: str) -> bool:
     """Whether `pattern` (which may be `type/*` or `*/*`) covers `media_type`."""
     p, m = normalize(pattern), normalize(media_type)
-    if p == ANY or p == m:
+    if p in (ANY, m):
         return True
     if p.endswith("/*"):
         return m.split("/", 1)[0] == p[:-2]

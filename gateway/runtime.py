@@ -7,8 +7,6 @@ import logging
 from dataclasses import dataclass
 
 from cachetools import LRUCache
-from repository.builtins import BUILTIN_ENTRIES
-from repository.store import Repository
 
 from appserver.kinds import DeployEnv
 from appserver.purge import PurgePolicy
@@ -21,6 +19,9 @@ from gateway.descriptor import Descriptor
 from gateway.metrics import Metrics
 from gateway.proxy import Proxy
 from gateway.scheduler import PurgeScheduler
+from repository.builtins import BUILTIN_ENTRIES
+from repository.store import Repository
+from repository.wsdlcache import remember_imports, wsdl_cache
 
 log = logging.getLogger("integration_gateway")
 
@@ -85,6 +86,8 @@ class Gateway:
         return keys
 
     async def start(self) -> None:
+        # Document imports' texts, so that their stages deploy with no URL to fetch.
+        remember_imports(wsdl_cache(self.env.shared), self.repository.list_imports())
         await self.proxy.start()
         self.scheduler.start(self.applications.policy)
 

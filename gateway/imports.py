@@ -1,0 +1,101 @@
+"""`/imports` of the admin API (SPEC §5): WSDL documents as service entries."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from aiohttp import web
+
+from gateway.handlers import gateway_of, items, json_body
+from gateway.problems import InvalidEntry
+from repository.fetch import FetchPolicy
+from repository.wsdl import WsdlImport, import_wsdl
+from repository.wsdlcache import wsdl_cache
+
+log = logging.getLogger("integration_gateway.admin")
+
+FIELDS = {"kind", "url", "document", "base_url", "prefix", "version", "connection"}
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/imports", list_imports)
+    app.router.add_post("/imports", create_import)
+    app.router.add_get("/imports/{id}", get_import)
+    app.router.add_post("/imports/{id}/refresh", refresh_import)
+
+
+def _request(data: Any) -> dict[str, Any]:
+    errors = []
+    if not isinstance(data, dict):
+        raise InvalidEntry(
+            "an import is a JSON object", errors=[{"field": "", "reason": "not an object"}]
+        )
+    for key in sorted(set(data) - FIELDS):
+        errors.append({"field": key, "reason": f"unknown; known: {', '.join(sorted(FIELDS))}"})
+    if data.get("kind") not in ("wsdl", "openapi"):
+        errors.append({"field": "kind", "reason": "must be 'wsdl' or 'openapi'"})
+    for key in FIELDS - {"kind"}:
+        if key in data and data[key] is not None and not isinstance(data[key], str):
+            errors.append({"field": key, "reason": "must be a string"})
+    if ("url" in data) == ("document" in data):
+        errors.append({"field": "url", "reason": "give either url or document"})
+    if not errors and data["kind"] == "openapi":
+        errors.append({"field": "kind", "reason": "OpenAPI imports are not in this release"})
+    if errors:
+        raise InvalidEntry(
+            f"invalid import: {errors[0]['field']}: {errors[0]['reason']}", errors=errors
+        )
+    return data
+
+
+async def _import(gw: Any, data: dict[str, Any]) -> WsdlImport:
+    return await import_wsdl(
+        url=data.get("url"),
+        document=data.get("document"),
+        base_url=data.get("base_url"),
+        prefix=data.get("prefix"),
+        version=data.get("version") or "1.0.0",
+        connection=data.get("connection"),
+        policy=FetchPolicy.for_operator(gw.config),
+        cache=wsdl_cache(gw.env.shared),
+    )
+
+
+async def create_import(request: web.Request) -> web.Response:
+    gw = gateway_of(request)
+    data = _request(await json_body(request))
+    result = await _import(gw, data)
+    record = result.record()
+    changes = gw.repository.apply_import(record, result.entries)
+    gw.services_changed([*changes["changed"], *changes["removed"]])
+    log.info("imported %d entries from %s", len(result.entries), result.url)
+    return web.json_response(
+        {"id": record.id, "items": [e.to_json() for e in result.entries]}, status=201
+    )
+
+
+async def list_imports(request: web.Request) -> web.Response:
+    return items([r.to_json() for r in gateway_of(request).repository.list_imports()])
+
+
+async def get_import(request: web.Request) -> web.Response:
+    repo = gateway_of(request).repository
+    record = repo.get_import(request.match_info["id"])
+    body = record.to_json()
+    body["items"] = [e.id for e in repo.import_entries(record.id)]
+    return web.json_response(body)
+
+
+async def refresh_import(request: web.Request) -> web.Response:
+    gw = gateway_of(request)
+    record = gw.repository.get_import(request.match_info["id"])
+    data: dict[str, Any] = {"prefix": record.prefix, "version": record.version}
+    if record.url is not None:
+        data["url"] = record.url
+    else:
+        data.update(document=record.document, base_url=record.base_url)
+    result = await _import(gw, data)
+    changes = gw.repository.apply_import(result.record(id=record.id), result.entries)
+    gw.services_changed([*changes["changed"], *changes["removed"]])
+    return web.json_response(changes)
