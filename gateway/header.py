@@ -429,7 +429,7 @@ def _by_io_error(value: str, pos: int) -> HeaderSyntax:
         hint = ""
         if value.startswith(";", p):
             hint = "Parameters follow a media type (type/subtype), not an alias."
-        elif p > source_end and _MTOKEN.match(value, p):
+        elif p > source_end and (_MTOKEN.match(value, p) or value.startswith("/", p)):
             hint = "Spaces are not allowed inside a type."
         return _syntax(value, p, "'->' and the target type", hint)
     p = _OWS.match(value, _type_end(value, _OWS.match(value, p + 2).end())).end()

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from gateway.handlers import gateway_of, items, json_body
 from gateway.problems import InvalidEntry
+from repository.contract import same_url
 from repository.fetch import FetchPolicy
 from repository.wsdl import WsdlImport, import_wsdl
 from repository.wsdlcache import wsdl_cache
@@ -66,9 +67,10 @@ async def create_import(request: web.Request) -> web.Response:
     gw = gateway_of(request)
     data = _request(await json_body(request))
     result = await _import(gw, data)
-    record = result.record()
+    previous = _same_source(gw, result)
+    record = result.record(id=previous)
     changes = gw.repository.apply_import(record, result.entries)
-    gw.services_changed([*changes["changed"], *changes["removed"]])
+    _undeploy(gw, result, changes)
     log.info("imported %d entries from %s", len(result.entries), result.url)
     return web.json_response(
         {"id": record.id, "items": [e.to_json() for e in result.entries]}, status=201
@@ -97,5 +99,33 @@ async def refresh_import(request: web.Request) -> web.Response:
         data.update(document=record.document, base_url=record.base_url)
     result = await _import(gw, data)
     changes = gw.repository.apply_import(result.record(id=record.id), result.entries)
-    gw.services_changed([*changes["changed"], *changes["removed"]])
+    _undeploy(gw, result, changes)
     return web.json_response(changes)
+
+
+def _same_source(gw: Any, result: WsdlImport) -> str | None:
+    """The import this one repeats (same URL, or same base URL for a document): re-importing
+    a WSDL updates that import's entries rather than clashing with them."""
+    for record in gw.repository.list_imports():
+        if record.kind != "wsdl":
+            continue
+        if (
+            result.source is not None
+            and record.url is not None
+            and same_url(record.url, result.source)
+        ):
+            return record.id
+        if (
+            result.source is None
+            and result.base_url
+            and record.base_url
+            and same_url(record.base_url, result.base_url)
+        ):
+            return record.id
+    return None
+
+
+def _undeploy(gw: Any, result: WsdlImport, changes: Any) -> None:
+    """Every application using an entry of the import goes, changed or not: the WSDL
+    behind an unchanged entry (its schema, its address) may have changed."""
+    gw.services_changed([*(e.id for e in result.entries), *changes["removed"]])
