@@ -14,6 +14,7 @@ input's type where the output is `same`), or a `dict`/`list` (written as JSON).
 from __future__ import annotations
 
 import asyncio
+import functools
 import importlib
 import inspect
 import json
@@ -41,11 +42,20 @@ def load_callable(ref: str) -> Any:
 
 
 def _accepts(fn: Callable[..., Any], name: str) -> bool:
+    if not (inspect.isclass(fn) or inspect.isfunction(fn) or inspect.ismethod(fn)):
+        fn = type(fn).__call__  # an instance: its class's __call__, cached once a class
+    names, any_keyword = _parameters(fn)
+    return any_keyword or name in names
+
+
+@functools.lru_cache(maxsize=1024)
+def _parameters(fn: Callable[..., Any]) -> tuple[frozenset[str], bool]:
+    """Parameter names and whether **kwargs is taken; inspect.signature is slow on a miss."""
     try:
         params = inspect.signature(fn).parameters
     except (TypeError, ValueError):
-        return False
-    return name in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+        return frozenset(), False
+    return frozenset(params), any(p.kind is p.VAR_KEYWORD for p in params.values())
 
 
 def to_message(result: Any, given: Message, entry: ServiceEntry) -> Message:
