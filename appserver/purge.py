@@ -1,8 +1,22 @@
-"""Which applications a purge removes (SPEC §6), as a plain function over plain data."""
+"""Purging (SPEC §6) as plain functions over plain data: the policy, and which
+applications a purge removes.
+
+Where the policy comes from. `config.toml`'s `[purge]` gives the values; a
+`PUT /purge/policy` takes effect at once and is stored in the repository (its
+`settings` table), so it outlives a restart. What is stored is the PUT's result where it
+differs from `[purge]` (`overrides`); at start, each stored key wins over `[purge]`
+(`with_overrides`), and the keys not stored follow `config.toml`, whatever it says by
+then. PUT a key back to its `[purge]` value and it follows `config.toml` again.
+A `POST /purge` body overrides the policy for that one run and is not stored.
+
+Selection runs from least to most recently used, in one call (`select`) or in slices
+(`Selection`), so that a caller with 100,000 applications can give the event loop a
+turn between slices; no clock is read here (`now_ns` is passed in).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -47,6 +61,27 @@ class PurgePolicy:
         return replace(self, **changes)
 
 
+def overrides(policy: PurgePolicy, base: PurgePolicy) -> dict[str, Any]:
+    """What `policy` sets apart from `base` (config.toml's `[purge]`): the stored part."""
+    given = base.to_json()
+    return {k: v for k, v in policy.to_json().items() if v != given[k]}
+
+
+def with_overrides(base: PurgePolicy, stored: Any) -> tuple[PurgePolicy, list[str]]:
+    """`base` with the stored overrides applied, and the keys that could not be (unknown
+    to this release, or invalid: those keep `base`'s value)."""
+    if not isinstance(stored, dict):
+        return base, ["(not an object)"]
+    known = {f.name for f in fields(PurgePolicy)}
+    policy, ignored = base, sorted(k for k in stored if k not in known)
+    for key in sorted(known & stored.keys()):
+        try:
+            policy = policy.updated_from({key: stored[key]})
+        except InvalidEntry:
+            ignored.append(key)
+    return policy, ignored
+
+
 def cron_trigger(expression: str) -> Any:
     """APScheduler's trigger for a five-field crontab line (minute hour day month weekday)."""
     from apscheduler.triggers.cron import CronTrigger
@@ -70,9 +105,9 @@ _POLICY_VALIDATOR = jsonschema.Draft202012Validator(
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Candidate:
-    """What selection needs to know of one application."""
+    """What selection needs to know of one application, as it was when offered."""
 
     key: str
     app_server: str
@@ -87,6 +122,60 @@ class Budget:
     bytes: int
 
 
+NO_ROOM = Budget(0, 0)
+
+
+class Selection:
+    """`select` in resumable form, for a caller that works in slices.
+
+    Offer every candidate, least recently used first, in as many slices as suits the
+    caller; `offer` answers at once whether one is idle long enough to go. Then
+    `over_budget()` names, least recently used first, those that must also go so that
+    each app server holds at most `max_apps` and `max_bytes` — counting `reserve`, room
+    wanted for a deployment about to land there. Applications in flight never go.
+    """
+
+    def __init__(
+        self, policy: PurgePolicy, now_ns: int, *, reserve: Mapping[str, Budget] | None = None
+    ) -> None:
+        self._policy = policy
+        self._idle_before = now_ns - int(policy.max_idle_s * NS)
+        self._reserve = dict(reserve or {})
+        self._kept: dict[str, list[Candidate]] = {}
+        self._count: dict[str, int] = {}
+        self._size: dict[str, int] = {}
+
+    def offer(self, c: Candidate) -> bool:
+        """True when `c` has been idle for `max_idle_s` or longer; else it is kept."""
+        if c.in_flight == 0 and c.last_used_ns <= self._idle_before:
+            return True
+        server = c.app_server
+        kept = self._kept.get(server)
+        if kept is None:
+            kept = self._kept[server] = []
+            self._count[server] = self._size[server] = 0
+        kept.append(c)
+        self._count[server] += 1
+        self._size[server] += c.size_bytes
+        return False
+
+    def over_budget(self) -> Iterator[Candidate]:
+        """The kept candidates that must go, app server by app server, oldest first."""
+        max_apps, max_bytes = self._policy.max_apps, self._policy.max_bytes
+        for server in sorted(self._kept.keys() | self._reserve.keys()):
+            extra = self._reserve.get(server, NO_ROOM)
+            n = self._count.get(server, 0) + extra.apps
+            b = self._size.get(server, 0) + extra.bytes
+            for c in self._kept.get(server, ()):
+                if n <= max_apps and b <= max_bytes:
+                    break
+                if c.in_flight:
+                    continue
+                yield c
+                n -= 1
+                b -= c.size_bytes
+
+
 def select(
     lru_order: Iterable[Candidate],
     policy: PurgePolicy,
@@ -94,37 +183,14 @@ def select(
     *,
     reserve: Mapping[str, Budget] | None = None,
 ) -> list[str]:
-    """Keys to purge: idle for `max_idle_s` or longer, then least recently used until each
-    app server holds at most `max_apps` and `max_bytes` — counting `reserve` (room wanted
-    for a deployment about to land there). Applications in flight are never chosen.
+    """Keys to purge (SPEC §6): idle for `max_idle_s` or longer, then least recently used
+    until each app server fits the policy's budget (with `reserve` counted in).
 
     `lru_order` runs from least to most recently used.
     """
-    reserve = reserve or {}
-    idle_before = now_ns - int(policy.max_idle_s * NS)
-    chosen: list[str] = []
-    kept: dict[str, list[Candidate]] = {}
-    count: dict[str, int] = {}
-    size: dict[str, int] = {}
-    for c in lru_order:
-        if c.in_flight == 0 and c.last_used_ns <= idle_before:
-            chosen.append(c.key)
-            continue
-        kept.setdefault(c.app_server, []).append(c)
-        count[c.app_server] = count.get(c.app_server, 0) + 1
-        size[c.app_server] = size.get(c.app_server, 0) + c.size_bytes
-    for server in set(kept) | set(reserve):
-        extra = reserve.get(server, Budget(0, 0))
-        n = count.get(server, 0) + extra.apps
-        b = size.get(server, 0) + extra.bytes
-        for c in kept.get(server, ()):
-            if n <= policy.max_apps and b <= policy.max_bytes:
-                break
-            if c.in_flight:
-                continue
-            chosen.append(c.key)
-            n -= 1
-            b -= c.size_bytes
+    selection = Selection(policy, now_ns, reserve=reserve)
+    chosen = [c.key for c in lru_order if selection.offer(c)]
+    chosen.extend(c.key for c in selection.over_budget())
     return chosen
 
 

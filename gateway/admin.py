@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway import imports, mediatype
+from gateway import console, imports, mediatype
 from gateway.handlers import GATEWAY, gateway_of, items, json_body
 from gateway.middleware import MAX_BODY, problems
 from gateway.problems import (
@@ -46,13 +46,14 @@ def create_admin_app(gateway: Gateway) -> web.Application:
     r.add_get("/metrics", metrics)
     r.add_get("/openapi.json", openapi)
     imports.add_routes(app)
+    console.add_routes(app)
     return app
 
 
 @web.middleware
 async def _token(request: web.Request, handler: Any) -> web.StreamResponse:
     token = request.app[GATEWAY].config.admin_token
-    if token:
+    if token and not console.signed_in(request, token):
         given = request.headers.get("Authorization", "")
         if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
             problem = Unauthorized("the admin API needs 'Authorization: Bearer <token>'")

@@ -1,4 +1,5 @@
-"""The service repository (SPEC §3, §5): entries, imports and seeded built-ins in SQLite.
+"""The service repository (SPEC §3, §5): entries, imports, seeded built-ins and the
+operator's settings (the purge policy of `PUT /purge/policy`) in SQLite.
 
 One file in WAL mode with `synchronous=FULL`: a change is one transaction, and once a
 method returns, the change survives a crash or a power cut. Several processes (workers)
@@ -61,6 +62,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX entries_by_import ON entries (import_id)",
         "CREATE TABLE seeded (id TEXT PRIMARY KEY)",
     ),
+    # Operator settings made through the admin API (the purge policy), JSON by key.
+    ("CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)",),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -329,6 +332,23 @@ class Repository:
     def import_entries(self, import_id: str) -> list[ServiceEntry]:
         """The entries an import made (as they are now)."""
         return self._select("SELECT * FROM entries WHERE import_id = ? ORDER BY id", import_id)
+
+    # --- settings -------------------------------------------------------------------------
+
+    def get_setting(self, key: str) -> Any:
+        """The JSON value stored under `key`, or None."""
+        with self._lock:
+            row = self._db.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+        return None if row is None else json.loads(row["value"])
+
+    def put_setting(self, key: str, value: Any) -> None:
+        """Store a JSON value under `key`, replacing what was there."""
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO settings (key, value) VALUES (?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, json.dumps(value, sort_keys=True)),
+            )
 
     # --- plumbing -------------------------------------------------------------------------
 
