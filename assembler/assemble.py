@@ -85,6 +85,7 @@ class Assembler:
         canonical: str,
         key: str,
         content_type: str | None = None,
+        request_type: str | None = None,
     ) -> Plan:
         """Resolve and type-check without deploying (`POST /resolve`, and every miss)."""
         await self._contracts_ready(descriptors)
@@ -97,10 +98,15 @@ class Assembler:
             auto_convert=self.env.config.assembler.auto_convert,
             check_args=self._check_args,
             content_type=content_type,
+            request_type=request_type,
         )
 
     async def application(
-        self, descriptors: Sequence[Descriptor], canonical: str, key: str
+        self,
+        descriptors: Sequence[Descriptor],
+        canonical: str,
+        key: str,
+        request_type: str | None = None,
     ) -> tuple[Application, CacheResult]:
         """The deployed application for `key`: found, assembled now, or waited for."""
         app = self.applications.get(key)
@@ -112,7 +118,7 @@ class Assembler:
         future: asyncio.Future[Application] = asyncio.get_running_loop().create_future()
         self._pending[key] = future
         try:
-            app = await self._assemble(descriptors, canonical, key)
+            app = await self._assemble(descriptors, canonical, key, request_type)
         except BaseException as e:
             # Not remembered: the next request tries again (SPEC §2).
             if not future.done():
@@ -126,10 +132,14 @@ class Assembler:
             del self._pending[key]
 
     async def _assemble(
-        self, descriptors: Sequence[Descriptor], canonical: str, key: str
+        self,
+        descriptors: Sequence[Descriptor],
+        canonical: str,
+        key: str,
+        request_type: str | None,
     ) -> Application:
         started = time.perf_counter()
-        plan = await self.plan(descriptors, canonical, key)
+        plan = await self.plan(descriptors, canonical, key, request_type=request_type)
         server = self.applications.place()
         app = await server.build(plan, self.applications.clock.now_ns())
         try:

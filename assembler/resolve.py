@@ -15,7 +15,7 @@ from assembler.arguments import bind
 from assembler.plan import Plan, PlannedStage
 from gateway import mediatype
 from gateway.descriptor import ByContract, ByIO, ByName, Descriptor
-from gateway.problems import AmbiguousService, InvalidParameter, ServiceNotFound
+from gateway.problems import AmbiguousService, InvalidParameter, ServiceNotFound, TypeMismatch
 from repository.entry import ServiceEntry
 
 Describe = Callable[[Descriptor], str]
@@ -74,6 +74,7 @@ def build_plan(
     auto_convert: bool,
     check_args: CheckArgs | None = None,
     content_type: str | None = None,
+    request_type: str | None = None,
 ) -> Plan:
     """The plan of one application, in SPEC §2's order of checks: resolution (404, 409,
     422 /invalid-parameter), then with `auto_convert` the converters, then types (415,
@@ -81,7 +82,10 @@ def build_plan(
 
     Without `content_type`, the links that depend on the request's type are left for
     `typecheck.check` to verify once a request brings one; `Plan.output` is then `same`
-    where the output is the request's type.
+    where the output is the request's type. `request_type` (the type of the request that
+    asked for the assembly) only orders the errors: a pipe broken whatever the request
+    type is not deployed, but when an earlier stage refuses that request's own type, its
+    415 is the answer, as walking the pipe in order gives.
     """
     # typecheck builds on this module's by-IO matching, so it is imported here.
     from assembler.typecheck import accepted_inputs, check, insert_converters
@@ -89,7 +93,12 @@ def build_plan(
     stages = resolve(descriptors, catalog, describe=describe, check_args=check_args)
     if auto_convert:
         stages = insert_converters(stages, catalog.converters(), describe)
-    output = check(stages, content_type)
+    try:
+        output = check(stages, content_type)
+    except TypeMismatch:
+        if content_type is None and request_type is not None:
+            check(stages, request_type)
+        raise
     return Plan(
         canonical=canonical, key=key, stages=stages, input=accepted_inputs(stages), output=output
     )

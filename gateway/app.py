@@ -127,7 +127,7 @@ async def _integrate(request: web.Request, value: str) -> web.Response:
             limit=g.max_body_bytes,
         )
     content_type = request.headers.get("Content-Type") or mediatype.DEFAULT
-    app, cache = await _application(gw, parsed)
+    app, cache = await _application(gw, parsed, content_type)
     request[CACHE] = cache
     app.output_for(content_type)
     body = await read_body(request, g.max_body_bytes)
@@ -160,11 +160,11 @@ async def _integrate(request: web.Request, value: str) -> web.Response:
     )
 
 
-async def _application(gw: Gateway, parsed: Parsed) -> tuple[Application, str]:
+async def _application(gw: Gateway, parsed: Parsed, content_type: str) -> tuple[Application, str]:
     """The application, retried if a purge closed it while this request waited for it."""
     for _ in range(3):
         app, cache = await gw.assembler.application(
-            parsed.descriptors, parsed.canonical, parsed.key
+            parsed.descriptors, parsed.canonical, parsed.key, content_type
         )
         if not app.closed:
             return app, cache

@@ -315,6 +315,20 @@ def _check(config: Config) -> None:
             raise ConfigError(f"{where} must be above 0, not {v}")
     if g.log_format not in ("text", "json"):
         raise ConfigError(f"gateway.log_format must be 'text' or 'json', not {g.log_format!r}")
+    # Keys of SPEC §8 whose features land with later releases: refused, never ignored, so
+    # that no one believes a gateway is shared or guarded when it is not.
+    if config.repository.dsn:
+        raise ConfigError(
+            "repository.dsn (a shared PostgreSQL repository) is not supported "
+            "by this release; use repository.path"
+        )
+    if g.require_client_auth:
+        raise ConfigError(
+            "gateway.require_client_auth (scoped client credentials) is not "
+            "supported by this release"
+        )
+    if config.audit.enabled:
+        raise ConfigError("audit.enabled is not supported by this release")
     p = config.purge
     for where, v in {
         "purge.interval_s": p.interval_s,

@@ -175,3 +175,13 @@ async def test_basic_request_is_proxied_by_route(gw):
     async with gw.http.get(gw.base + "/legacy/hello?x=1") as r:
         assert await r.text() == "hello /hello?x=1"
     await problem(await gw.call(None, method="GET", path="/elsewhere"), 404, "no-route")
+
+
+async def test_first_refusing_stage_decides_between_415_and_422(gw):
+    # Stage 1 can never take stage 0's JSON, but stage 0 already refuses text/plain.
+    r = await gw.call("xml_to_json | xml_to_json", b"plain", "text/plain")
+    j = await problem(r, 415, "unsupported-input")
+    assert j["stage"] == 0
+    r = await gw.call("xml_to_json | xml_to_json", b"<a/>", "application/xml")
+    j = await problem(r, 422, "type-mismatch")
+    assert j["stage"] == 1 and j["produces"] == "application/json"
