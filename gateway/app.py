@@ -7,6 +7,7 @@ import logging
 from aiohttp import web
 
 from appserver.application import Application
+from appserver.kinds.streams import read_limited
 from appserver.message import Message, RequestContext
 from gateway import logs, mediatype
 from gateway.handlers import GATEWAY
@@ -81,17 +82,12 @@ async def forward(request: web.Request) -> web.StreamResponse:
 
 
 async def read_body(request: web.Request, limit: int) -> bytes:
-    if request.content_length is not None and request.content_length > limit:
-        raise PayloadTooLarge(
-            f"the body has {request.content_length} bytes; the limit is {limit}", limit=limit
-        )
-    chunks, size = [], 0
-    async for chunk in request.content.iter_any():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"the body has more than {limit} bytes", limit=limit)
-        chunks.append(chunk)
-    return b"".join(chunks)
+    return await read_limited(
+        request.content,
+        limit,
+        request.content_length,
+        lambda: PayloadTooLarge(f"the body has more than {limit} bytes", limit=limit),
+    )
 
 
 async def integrate(request: web.Request, value: str) -> web.Response:

@@ -44,6 +44,7 @@ from multidict import CIMultiDict
 from yarl import URL
 
 from appserver.kinds.base import ArgumentError
+from appserver.kinds.streams import read_limited
 from appserver.message import Message, RequestContext
 from gateway import mediatype
 from gateway.problems import StageError
@@ -240,16 +241,12 @@ class HttpStage:
 
     async def _read(self, response: aiohttp.ClientResponse) -> bytes:
         limit = self._max_body_bytes
-        if response.content_length is not None and response.content_length > limit:
-            raise StageError(f"upstream's answer is over {limit} bytes ({self._where})")
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in response.content.iter_any():
-            size += len(chunk)
-            if size > limit:
-                raise StageError(f"upstream's answer is over {limit} bytes ({self._where})")
-            chunks.append(chunk)
-        return b"".join(chunks)
+        return await read_limited(
+            response.content,
+            limit,
+            response.content_length,
+            lambda: StageError(f"upstream's answer is over {limit} bytes ({self._where})"),
+        )
 
     @staticmethod
     async def _excerpt(response: aiohttp.ClientResponse) -> bytes:

@@ -38,6 +38,7 @@ from zeep.xsd import AnySimpleType, Element
 
 from appserver.kinds import soap_envelope as soapenv
 from appserver.kinds.base import ArgumentError
+from appserver.kinds.streams import read_limited
 from appserver.message import Message, RequestContext
 from gateway.problems import StageError
 from repository.fetch import FetchPolicy, WsdlUnavailable
@@ -178,16 +179,12 @@ class SoapStage:
 
     async def _read(self, response: aiohttp.ClientResponse) -> bytes:
         limit = self._max_body_bytes
-        if response.content_length is not None and response.content_length > limit:
-            raise StageError(f"the answer of {self.address} is over {limit} bytes")
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in response.content.iter_any():
-            size += len(chunk)
-            if size > limit:
-                raise StageError(f"the answer of {self.address} is over {limit} bytes")
-            chunks.append(chunk)
-        return b"".join(chunks)
+        return await read_limited(
+            response.content,
+            limit,
+            response.content_length,
+            lambda: StageError(f"the answer of {self.address} is over {limit} bytes"),
+        )
 
     def size_bytes(self) -> int:
         own = sys.getsizeof(self) + len(self.operation.header) + len(self.address)
