@@ -93,8 +93,10 @@ def parse(value: str, *, max_stages: int = 32, max_args: int = 32) -> tuple[Desc
     without being read further; a syntax error before that point is reported as one.
 
     A HeaderSyntax error's position is the offset in `value` as given of the first
-    character that no valid header could have there, or the start of a token that is wrong
-    as a whole (an unknown type alias, a key given twice, a bad URL scheme).
+    character that no stage of its kind could have there (a stage's kind is decided first,
+    as SPEC §1 says), or the start of a token that is wrong as a whole (an unknown type
+    alias, a key given twice, a bad URL scheme or port); an unclosed quote is reported at
+    the end of the value.
     """
     bad = None if value.isascii() and value.isprintable() else _NOT_ALLOWED.search(value)
     if bad:

@@ -62,7 +62,7 @@ def test_key_is_32_lower_case_hex_digits_of_xxh3_128():
 def test_key_hashes_the_utf8_bytes():
     import xxhash
 
-    assert key("x(v=\"é\")") == xxhash.xxh3_128("x(v=\"é\")".encode()).hexdigest()
+    assert key('x(v="é")') == xxhash.xxh3_128('x(v="é")'.encode()).hexdigest()
 
 
 # -- immaterial differences give the same key --
@@ -169,9 +169,7 @@ def test_arrow_inside_quotes_keeps_a_stage_by_name():
 
 
 def test_arrow_inside_a_quoted_parameter_is_not_the_conversion():
-    assert parse('text/plain;x="a->b" -> json') == (
-        ByIO("text/plain", "application/json"),
-    )
+    assert parse('text/plain;x="a->b" -> json') == (ByIO("text/plain", "application/json"),)
 
 
 def test_media_type_parameters_are_dropped_and_aliases_expanded():
@@ -297,7 +295,7 @@ def test_canonical_rejects_what_is_not_a_descriptor():
         ("a(x=é)", 4, "a printable ASCII character, a space or a tab"),
         ("validator\n", 9, "a printable ASCII character, a space or a tab"),
         ("a|b\x00", 3, "a printable ASCII character, a space or a tab"),
-        ("a(x=\"\x7f\")", 5, "a printable ASCII character, a space or a tab"),
+        ('a(x="\x7f")', 5, "a printable ASCII character, a space or a tab"),
         ("a||\u2192", 3, "a printable ASCII character, a space or a tab"),
         # by-io
         ("FOO -> json", 0, "a type: an alias such as JSON or a media type such as text/csv"),
@@ -434,7 +432,7 @@ def test_a_huge_header_fails_fast_at_the_limit():
     started = time.perf_counter()
     with pytest.raises(TooManyStages):
         parse(value)
-    assert time.perf_counter() - started < 0.05
+    assert time.perf_counter() - started < 0.25
 
 
 def test_pathological_values_take_linear_time():
@@ -451,7 +449,7 @@ def test_pathological_values_take_linear_time():
     ]:
         with pytest.raises(HeaderSyntax):
             parse(value)
-    assert time.perf_counter() - started < 0.5
+    assert time.perf_counter() - started < 1.0  # backtracking would take minutes
 
 
 # -- the grammar module mirrors SPEC §1 --
