@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import logging
 from typing import Any
 
 from aiohttp import web
+from yarl import URL
 
 from gateway import console, imports, mediatype
 from gateway.handlers import GATEWAY, gateway_of, items, json_body
 from gateway.middleware import MAX_BODY, problems
 from gateway.problems import (
+    BadRequest,
     InvalidEntry,
     NotFound,
     Problem,
@@ -53,6 +56,13 @@ def create_admin_app(gateway: Gateway) -> web.Application:
 @web.middleware
 async def _token(request: web.Request, handler: Any) -> web.StreamResponse:
     token = request.app[GATEWAY].config.admin_token
+    if not token and not _loopback_host(request.host):
+        # Without a token the API is loopback-only; a page whose name was rebound to
+        # 127.0.0.1 still sends its own name as Host, and is refused here.
+        raise BadRequest(
+            f"the admin API has no token, so it answers only requests addressed to a loopback "
+            f"host, not {request.host!r}"
+        )
     if token and not console.signed_in(request, token):
         given = request.headers.get("Authorization", "")
         if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
@@ -60,6 +70,24 @@ async def _token(request: web.Request, handler: Any) -> web.StreamResponse:
             problem.headers["WWW-Authenticate"] = 'Bearer realm="integration-gateway-admin"'
             raise problem
     return await handler(request)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` (a name or an address, without a port) is this machine's loopback."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _loopback_host(host_header: str) -> bool:
+    try:
+        host = URL(f"http://{host_header}").host
+    except ValueError:
+        return False
+    return host is not None and is_loopback(host)
 
 
 # --- services -----------------------------------------------------------------------------

@@ -74,6 +74,15 @@ class PurgeSection:
 
 
 @dataclass(frozen=True)
+class TelemetrySection:
+    """OpenTelemetry traces (an addition to SPEC §8): off unless an exporter is named."""
+
+    exporter: str = ""  # "", "console" or "otlp" (needs integration-gateway[otel])
+    endpoint: str = ""  # OTLP/HTTP traces endpoint; "" is the SDK's default
+    service_name: str = "integration-gateway"
+
+
+@dataclass(frozen=True)
 class Route:
     prefix: str
     upstream: str
@@ -110,6 +119,7 @@ class Config:
     audit: AuditSection = field(default_factory=AuditSection)
     appserver: AppServerSection = field(default_factory=AppServerSection)
     purge: PurgeSection = field(default_factory=PurgeSection)
+    telemetry: TelemetrySection = field(default_factory=TelemetrySection)
     services: dict[str, dict[str, Any]] = field(default_factory=dict)
     routes: tuple[Route, ...] = ()
     connections: dict[str, Connection] = field(default_factory=dict)
@@ -142,6 +152,7 @@ SECTIONS = {
     "audit": AuditSection,
     "appserver": AppServerSection,
     "purge": PurgeSection,
+    "telemetry": TelemetrySection,
 }
 SERVICE_SETTINGS = {"logger": {"dir": str}}
 
@@ -313,6 +324,10 @@ def _check(config: Config) -> None:
     for where, v in positive.items():
         if v <= 0:
             raise ConfigError(f"{where} must be above 0, not {v}")
+    if config.telemetry.exporter not in ("", "console", "otlp"):
+        raise ConfigError(
+            f"telemetry.exporter must be '', 'console' or 'otlp', not {config.telemetry.exporter!r}"
+        )
     if g.log_format not in ("text", "json"):
         raise ConfigError(f"gateway.log_format must be 'text' or 'json', not {g.log_format!r}")
     # Keys of SPEC §8 whose features land with later releases: refused, never ignored, so

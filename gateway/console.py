@@ -228,7 +228,7 @@ def policy_data(form: Mapping[str, str]) -> tuple[dict[str, Any], list[dict[str,
         if not math.isfinite(value):
             errors.append({"field": name, "reason": f"{text!r} is not a finite number"})
             continue
-        data[name] = value
+        data[name] = int(value) if value == int(value) else value  # "-1", not "-1.0", in errors
     return data, errors
 
 
@@ -341,8 +341,8 @@ def _header(label: str, sort_key: str | None, sort: str, order: str) -> str:
 
 
 def _time(stamp: str) -> str:
-    shown = f"{stamp[:10]} {stamp[11:19]}"
-    return f'<time datetime="{_e(stamp)}" title="{_e(stamp)}">{_e(shown)}</time>'
+    shown = f"<span>{_e(stamp[:10])}</span> <span>{_e(stamp[11:19])}</span>"
+    return f'<time datetime="{_e(stamp)}" title="{_e(stamp)}">{shown}</time>'
 
 
 def _application_rows(records: list[dict[str, Any]]) -> str:
@@ -352,7 +352,8 @@ def _application_rows(records: list[dict[str, Any]]) -> str:
         rows.append(
             f'<tr data-key="{_e(r["key"])}"><td><code>{_e(r["key"])}</code></td>'
             f'<td class="canonical wrap"><code>{_e(r["canonical"])}</code></td>'
-            f'<td>{_e(r["app_server"])}</td><td class="wrap"><code>{_e(r["endpoint"])}</code></td>'
+            f"<td>{_e(r['app_server'])}</td>"
+            f'<td class="endpoint wrap"><code>{_e(r["endpoint"])}</code></td>'
             f'<td>{stages}</td><td class="num">{_e(r["hits"])}</td>'
             f'<td class="num">{_e(r["in_flight"])}</td>'
             f'<td class="num" title="{_e(r["size_bytes"])} bytes">{size(r["size_bytes"])}</td>'

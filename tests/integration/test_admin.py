@@ -129,3 +129,12 @@ async def test_services_survive_a_restart(start_gateway, upstream, tmp_path):
     second = await start_gateway(upstream, work=tmp_path)
     ids = {e["id"] for e in (await (await second.adm("GET", "/services")).json())["items"]}
     assert "kept@1.0.0" in ids and "xslt@1.0.0" not in ids
+
+
+async def test_without_a_token_only_loopback_hosts_are_answered(gw):
+    # A page whose name was rebound to 127.0.0.1 still sends its own Host.
+    await problem(
+        await gw.adm("GET", "/services", headers={"Host": "evil.example:8081"}), 400, "bad-request"
+    )
+    for host in ("localhost:8081", "127.0.0.1", "[::1]:8081"):
+        assert (await gw.adm("GET", "/services", headers={"Host": host})).status == 200
