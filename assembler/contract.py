@@ -20,9 +20,10 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
+from gateway.header import canonical_url
 from gateway.problems import Conflict, InvalidEntry
 from repository.contract import same_url
-from repository.fetch import FetchPolicy, WsdlUnavailable, canonical_url
+from repository.fetch import FetchPolicy, WsdlUnavailable
 from repository.store import ImportRecord
 from repository.wsdl import entries_from
 from repository.wsdlcache import Wsdl, document_text, wsdl_cache

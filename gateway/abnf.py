@@ -1,7 +1,8 @@
 """SPEC §1's grammar as regular expressions, one a rule, named as the rules are.
 
 Read it side by side with SPEC.md: each pattern is the rule in the comment above it
-(`by-name` is `by_name` here). Patterns are strings; gateway/header.py compiles them.
+(`by-name` is `by_name` here). Patterns are strings; gateway/header.py (which reads a
+value) and gateway/header_errors.py (which explains a failure) compile them.
 Every token is greedy by nature, so token quantifiers are possessive (`*+`, `++`): a
 failed match never backtracks into a token, which keeps it linear in the value's length.
 

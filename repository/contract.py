@@ -19,8 +19,8 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from gateway.header import canonical_url
 from repository.entry import ServiceEntry
-from repository.fetch import canonical_url
 
 __all__ = ["ContractCatalog", "find_by_contract", "same_url"]
 

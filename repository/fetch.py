@@ -28,7 +28,7 @@ import time
 from dataclasses import dataclass
 from importlib import resources
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit
 
 import requests
 from zeep.transports import Transport
@@ -44,7 +44,6 @@ __all__ = [
     "FetchRefused",
     "GuardedTransport",
     "WsdlUnavailable",
-    "canonical_url",
     "host_of",
     "well_known",
 ]
@@ -77,30 +76,6 @@ class WsdlUnavailable(Exception):
 
 class FetchRefused(WsdlUnavailable):
     """A URL the rule does not allow: a scheme other than http(s), a host not listed."""
-
-
-def canonical_url(url: str) -> str:
-    """SPEC §1's canonical form of a URL: `http://` added when it has no `://`, scheme and
-    host lower case, the scheme's default port dropped, an empty path written `/`."""
-    text = url.strip()
-    if "://" not in text:
-        text = "http://" + text
-    parts = urlsplit(text)
-    scheme = parts.scheme.lower()
-    netloc = parts.netloc
-    userinfo, at, hostport = netloc.rpartition("@")
-    host, port = hostport, ""
-    if hostport.startswith("["):  # an IPv6 literal keeps its colons
-        end = hostport.find("]")
-        if end >= 0:
-            host, port = hostport[: end + 1], hostport[end + 1 :].removeprefix(":")
-    elif ":" in hostport:
-        host, _, port = hostport.rpartition(":")
-    host = host.lower()
-    if port and port.isdigit() and DEFAULT_PORTS.get(scheme) == int(port):
-        port = ""
-    netloc = f"{userinfo}{at}{host}" + (f":{port}" if port else "")
-    return urlunsplit((scheme, netloc, parts.path or "/", parts.query, parts.fragment))
 
 
 def host_of(url: str) -> str:

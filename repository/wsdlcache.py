@@ -28,8 +28,9 @@ from zeep.xsd import ComplexType, Element
 from zeep.xsd.elements.any import Any as XsdAny
 from zeep.xsd.elements.indicators import Group, OrderIndicator
 
+from gateway.header import canonical_url
 from repository import xmlsafe
-from repository.fetch import FetchPolicy, GuardedTransport, WsdlUnavailable, canonical_url
+from repository.fetch import FetchPolicy, GuardedTransport, WsdlUnavailable
 from repository.store import ImportRecord
 
 __all__ = [

@@ -487,3 +487,11 @@ def test_grammar_chain_matches_the_patent_example():
 )
 def test_grammar_rules_match_what_spec_says(rule, text, matches):
     assert bool(re.fullmatch(getattr(abnf, rule), text)) is matches
+
+
+def test_port_of_thousands_of_digits_is_a_syntax_error():
+    value = "wsdl:h:" + "1" * 5000 + "/p#Op"
+    with pytest.raises(HeaderSyntax) as e:
+        parse(value)
+    assert e.value.members["position"] == 7
+    assert canonical(parse("wsdl:h:" + "0" * 5000 + "80/p#Op")) == "wsdl:http://h/p#Op"

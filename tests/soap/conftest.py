@@ -5,10 +5,6 @@ answers slowly or with too much, and echoes what a soap stage posts."""
 from __future__ import annotations
 
 import base64
-import contextlib
-import os
-import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -19,51 +15,24 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
 import pytest
 from lxml import etree
+
+from tests.processes import free_port, start, stop
 
 ROOT = Path(__file__).parents[2]
 CORPUS = ROOT.parent / "shared" / "corpus"
 SOAP11_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def start_peer(port: int) -> subprocess.Popen[bytes]:
     """`python -m examples.soap_peer --port PORT`, once it answers for its WSDL."""
-    proc = subprocess.Popen(
+    return start(
         [sys.executable, "-m", "examples.soap_peer", "--port", str(port)],
+        f"http://127.0.0.1:{port}/formatter?wsdl",
+        what="the SOAP peer",
         cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
     )
-    deadline = time.monotonic() + 30
-    while True:
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"http://127.0.0.1:{port}/formatter?wsdl", timeout=1).status_code == 200:
-                return proc
-        if proc.poll() is not None or time.monotonic() > deadline:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-            pytest.fail(f"the SOAP peer did not start: {err[-2000:]}")
-        time.sleep(0.1)
-
-
-def stop_peer(proc: subprocess.Popen[bytes]) -> int:
-    proc.send_signal(signal.SIGTERM)
-    try:
-        return proc.wait(10)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(10)
-        raise
 
 
 @pytest.fixture(scope="session")
@@ -72,7 +41,7 @@ def soap_peer() -> Iterator[str]:
     port = free_port()
     proc = start_peer(port)
     yield f"http://127.0.0.1:{port}"
-    stop_peer(proc)
+    stop(proc)
 
 
 @dataclass

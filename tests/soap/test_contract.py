@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +12,13 @@ from appserver.kinds import KINDS, DeployEnv
 from appserver.message import Message, RequestContext
 from assembler.contract import ContractUnavailable, ensure_imported, is_imported
 from gateway import config as configuration
+from gateway.header import canonical_url
 from repository.contract import find_by_contract
-from repository.fetch import FetchPolicy, canonical_url
+from repository.fetch import FetchPolicy
 from repository.store import Repository
 from repository.wsdl import import_wsdl
 from repository.wsdlcache import remember_imports, wsdl_cache
+from tests.eventloop import loop_gaps
 from tests.soap import wsdls
 from tests.soap.conftest import Files
 
@@ -135,21 +136,8 @@ async def test_already_imported_wsdl_is_not_fetched(files: Files, repo: Any) -> 
 
 
 async def test_loading_a_slow_wsdl_does_not_stall_the_event_loop(files: Files, repo: Any) -> None:
-    gaps: list[float] = []
-
-    async def tick() -> None:
-        last = time.perf_counter()
-        while True:
-            await asyncio.sleep(0.01)
-            now = time.perf_counter()
-            gaps.append(now - last)
-            last = now
-
-    ticker = asyncio.create_task(tick())
-    try:
+    async with loop_gaps(0.01) as gaps:
         await ensure_imported(files.url("slow?s=0.5"), config(), repo)
-    finally:
-        ticker.cancel()
     assert len(gaps) > 20  # the loop kept running during the half-second fetch
     assert max(gaps) < 0.1, max(gaps)
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -19,8 +17,10 @@ from repository.entry import ServiceEntry
 from repository.fetch import FetchPolicy
 from repository.wsdl import import_wsdl
 from repository.wsdlcache import wsdl_cache
+from tests.eventloop import loop_gaps
+from tests.processes import free_port
 from tests.soap import wsdls
-from tests.soap.conftest import Files, echoed, free_port
+from tests.soap.conftest import Files, echoed
 
 FORMATTER_NS = "urn:integration-gateway:example:formatter"
 CUSTOMER_NS = "urn:integration-gateway:example:customer"
@@ -292,21 +292,8 @@ async def test_http_error_without_fault(files: Files, deploy: Deploy) -> None:
 async def test_large_payload_is_mapped_off_the_event_loop(files: Files, deploy: Deploy) -> None:
     stage = await deploy(on_echo(files, wsdls.stock(files.url("echo"))))
     big = "<r><tickerSymbol>" + "A" * 300_000 + "</tickerSymbol></r>"
-    gaps: list[float] = []
-
-    async def tick() -> None:
-        last = time.perf_counter()
-        while True:
-            await asyncio.sleep(0.005)
-            now = time.perf_counter()
-            gaps.append(now - last)
-            last = now
-
-    ticker = asyncio.create_task(tick())
-    try:
+    async with loop_gaps(0.005) as gaps:
         _, envelope = echoed((await stage.invoke(xml(big), REQUEST)).body)
-    finally:
-        ticker.cancel()
     assert len(envelope.findtext(".//tickerSymbol") or "") == 300_000
     assert max(gaps) < 0.1, max(gaps)
 

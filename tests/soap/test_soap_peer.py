@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import httpx
 
-from tests.soap.conftest import free_port, start_peer, stop_peer
+from tests.processes import free_port, stop
+from tests.soap.conftest import start_peer
 
 
 def test_peer_serves_its_wsdls(soap_peer: str) -> None:
@@ -17,5 +18,5 @@ def test_peer_serves_its_wsdls(soap_peer: str) -> None:
 
 def test_peer_stops_cleanly_on_sigterm() -> None:
     proc = start_peer(free_port())
-    assert stop_peer(proc) == 0
+    assert stop(proc) == 0
     assert proc.stderr is not None and proc.stderr.read() == b""

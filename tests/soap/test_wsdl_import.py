@@ -6,9 +6,10 @@ from typing import Any
 
 import pytest
 
+from gateway.header import canonical_url
 from gateway.problems import InvalidEntry
 from repository.entry import ServiceEntry
-from repository.fetch import FetchPolicy, GuardedTransport, WsdlUnavailable, canonical_url
+from repository.fetch import FetchPolicy, GuardedTransport, WsdlUnavailable
 from repository.wsdl import ident_name, import_wsdl, unique
 from repository.wsdlcache import WsdlCache, document_urn, load_wsdl
 from tests.soap import wsdls

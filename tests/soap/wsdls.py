@@ -70,6 +70,18 @@ def _wrapper(op: str, children: str) -> str:
       </xsd:sequence></xsd:complexType></xsd:element>"""
 
 
+def _service(address: str, name: str = "Shop") -> str:
+    """Service `name` with one SOAP 1.1 port, `ShopPort`, at `address`."""
+    return f"""
+  <service name="{name}"><port name="ShopPort" binding="tns:ShopBinding">
+    <soap:address location="{address}"/></port></service>"""
+
+
+def _soap11_shop(ops: list[str], address: str, *, service: str = "Shop") -> str:
+    """Messages and a SOAP 1.1 binding for `ops`, and the service offering them."""
+    return _messages(ops) + _binding("ShopBinding", ops) + _service(address, service)
+
+
 def with_header(address: str) -> str:
     """`Submit(order, qty)` with a SOAP header part `AuthHeader(user, token)`."""
     types = (
@@ -92,9 +104,7 @@ def with_header(address: str) -> str:
             ["Submit"],
             headers='<soap:header message="tns:Auth" part="auth" use="literal"/>',
         )
-        + f"""
-  <service name="Shop"><port name="ShopPort" binding="tns:ShopBinding">
-    <soap:address location="{address}"/></port></service>"""
+        + _service(address)
     )
     return _definitions(types, rest)
 
@@ -189,13 +199,7 @@ def typed(address: str) -> str:
         <xsd:element name="ship.to" type="xsd:string" minOccurs="0"/>
         <xsd:element name="address" type="tns:Address" minOccurs="0"/>""",
     )
-    rest = (
-        _messages(["Order"])
-        + _binding("ShopBinding", ["Order"])
-        + f"""
-  <service name="Shop"><port name="ShopPort" binding="tns:ShopBinding">
-    <soap:address location="{address}"/></port></service>"""
-    )
+    rest = _soap11_shop(["Order"], address)
     return _definitions(types, rest)
 
 
@@ -203,13 +207,7 @@ def odd_names(address: str) -> str:
     """A service and operations whose names are not idents, two of which collide."""
     ops = ["getÄ", "get_", "v.2"]
     types = "".join(_wrapper(op, "") for op in ops)
-    rest = (
-        _messages(ops)
-        + _binding("ShopBinding", ops)
-        + f"""
-  <service name="Služba"><port name="ShopPort" binding="tns:ShopBinding">
-    <soap:address location="{address}"/></port></service>"""
-    )
+    rest = _soap11_shop(ops, address, service="Služba")
     return _definitions(types, rest)
 
 
@@ -233,13 +231,7 @@ def well_known(address: str) -> str:
       <xsd:element name="SayResponse"><xsd:complexType><xsd:sequence>
         <xsd:element name="result" type="xsd:string"/>
       </xsd:sequence></xsd:complexType></xsd:element>"""
-    rest = (
-        _messages(["Say"])
-        + _binding("ShopBinding", ["Say"])
-        + f"""
-  <service name="Shop"><port name="ShopPort" binding="tns:ShopBinding">
-    <soap:address location="{address}"/></port></service>"""
-    )
+    rest = _soap11_shop(["Say"], address)
     text = _definitions(types, rest)
     return text.replace(
         'xmlns:tns="urn:test:shop"',
@@ -255,13 +247,7 @@ def importing(location: str, address: str = "http://127.0.0.1:9/nowhere") -> str
       <xsd:import namespace="urn:test:other" schemaLocation="{location}"/>""" + _wrapper(
         "Echo", '<xsd:element name="text" type="xsd:string"/>'
     )
-    rest = (
-        _messages(["Echo"])
-        + _binding("ShopBinding", ["Echo"])
-        + f"""
-  <service name="Shop"><port name="ShopPort" binding="tns:ShopBinding">
-    <soap:address location="{address}"/></port></service>"""
-    )
+    rest = _soap11_shop(["Echo"], address)
     return _definitions(types, rest)
 
 

@@ -1,0 +1,162 @@
+"""The `validator` built-in: a payload well-formed for its media type, or valid against a
+JSON Schema (as JSON or YAML)."""
+
+from __future__ import annotations
+
+import codecs
+import json
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+import jsonschema
+import referencing
+import referencing.exceptions
+import yaml
+
+from appserver.kinds.base import ArgumentError
+from appserver.message import Message, RequestContext
+from gateway import mediatype
+from repository.builtins.base import JSON_SCHEMA_COST, cost, load_json, load_xml, offload, reject
+
+
+class Validator:
+    """Without `schema`, checks that the payload is well-formed for its media type; with
+    one, that it is JSON (or YAML) valid against that JSON Schema."""
+
+    def __init__(self, schema: str | None = None) -> None:
+        self._source = schema or ""
+        self._schema = _compile_json_schema(schema) if schema is not None else None
+        # A `pattern` is a regular expression the client wrote: it may backtrack for ages.
+        self._bounded = "pattern" not in self._source
+
+    @classmethod
+    def check_args(cls, args: Mapping[str, Any], settings: Mapping[str, Any]) -> None:
+        schema = args.get("schema")
+        if schema is not None:
+            _compile_json_schema(schema)
+
+    async def __call__(self, message: Message, request: RequestContext | None = None) -> Message:
+        await offload(len(message.body), self._check, message, bounded=self._bounded)
+        return message
+
+    def _check(self, message: Message) -> None:
+        if self._schema is None:
+            _check_well_formed(message)
+            return
+        instance = _load_structured(message)
+        try:
+            error = jsonschema.exceptions.best_match(self._schema.iter_errors(instance))
+        except referencing.exceptions.Unresolvable as e:
+            raise reject(f"the schema's reference {e.ref!r} cannot be resolved") from e
+        if error is not None:
+            raise reject(f"{error.json_path}: {error.message}")
+
+    def size_bytes(self) -> int:
+        return sys.getsizeof(self) + cost(JSON_SCHEMA_COST, self._source)
+
+
+def _compile_json_schema(text: str) -> jsonschema.protocols.Validator | None:
+    """The validator for a schema given as JSON text (None for `null`); ArgumentError."""
+    try:
+        schema = json.loads(text)
+    except (ValueError, RecursionError) as e:
+        raise ArgumentError("schema", f"not JSON: {e}") from e
+    if schema is None:
+        return None
+    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+    try:
+        cls.check_schema(schema)
+    except jsonschema.SchemaError as e:
+        raise ArgumentError("schema", f"not a valid JSON Schema: {e.message}") from e
+    # An empty registry: a `$ref` to a URL is never fetched (jsonschema would, by default).
+    return cls(schema, registry=referencing.Registry(), format_checker=cls.FORMAT_CHECKER)
+
+
+def _is_yaml(media_type: str) -> bool:
+    m = mediatype.normalize(media_type)
+    return m in ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml") or (
+        m.endswith("+yaml")
+    )
+
+
+def _check_well_formed(message: Message) -> None:
+    media = message.media_type
+    if mediatype.is_json(media):
+        load_json(message.body)
+    elif mediatype.is_xml(media):
+        load_xml(message.body)
+    elif _is_yaml(media):
+        _load_yaml(message.body)
+    elif media.startswith("text/"):
+        charset = _charset(message.content_type)
+        try:
+            codecs.lookup(charset)
+        except LookupError as e:
+            raise reject(f"unknown charset {charset!r}") from e
+        try:
+            message.body.decode(charset)
+        except UnicodeDecodeError as e:
+            raise reject(f"not {charset} text: {e.reason} at byte {e.start}") from e
+
+
+def _charset(content_type: str) -> str:
+    for param in content_type.split(";")[1:]:
+        key, _, value = param.partition("=")
+        if key.strip().lower() == "charset":
+            return value.strip().strip('"') or "utf-8"
+    return "utf-8"
+
+
+def _load_structured(message: Message) -> Any:
+    if _is_yaml(message.media_type):
+        value = _load_yaml(message.body)
+        _check_expansion(value)
+        return value
+    if mediatype.is_json(message.media_type):
+        return load_json(message.body)
+    try:
+        return json.loads(message.body)
+    except (ValueError, RecursionError) as e:
+        raise reject(
+            f"a schema validates JSON or YAML; this {message.media_type} payload is not JSON"
+        ) from e
+
+
+def _load_yaml(body: bytes) -> Any:
+    try:
+        return yaml.safe_load(body)
+    except yaml.YAMLError as e:
+        raise reject(f"not well-formed YAML: {e}".replace("\n", " ")) from e
+
+
+MAX_YAML_NODES = 1_000_000
+
+
+def _check_expansion(value: Any) -> None:
+    """Refuse YAML whose aliases expand into a huge or endless tree (a "billion laughs")
+    before a schema walks every node of it; counted once a distinct node."""
+    sizes: dict[int, int] = {}
+    in_progress: set[int] = set()
+
+    def size(node: Any) -> int:
+        if not isinstance(node, dict | list):
+            return 1
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in in_progress:
+            raise reject("YAML with a recursive alias")
+        in_progress.add(key)
+        members = node.values() if isinstance(node, dict) else node
+        total = 1 + sum(size(m) for m in members)
+        in_progress.discard(key)
+        if total > MAX_YAML_NODES:
+            raise reject(f"YAML whose aliases expand beyond {MAX_YAML_NODES} nodes")
+        sizes[key] = total
+        return total
+
+    try:
+        size(value)
+    except RecursionError as e:
+        raise reject("YAML nested too deeply") from e
