@@ -8,6 +8,7 @@ import logging
 import sys
 import uuid
 from datetime import UTC, datetime
+from typing import IO
 
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
@@ -44,8 +45,11 @@ class JsonFormatter(logging.Formatter):
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 
 
-def setup(log_format: str = "text", level: int = logging.INFO) -> None:
-    handler = logging.StreamHandler(sys.stderr)
+def setup(
+    log_format: str = "text", level: int = logging.INFO, stream: IO[str] | None = None
+) -> None:
+    """Log to `stream` (stderr) one line an event, text or JSON, with the request id."""
+    handler = logging.StreamHandler(stream or sys.stderr)
     handler.addFilter(_RequestIdFilter())
     handler.setFormatter(
         JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT)
