@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from tests.conftest import http_entry, problem
 
 
@@ -138,3 +140,33 @@ async def test_without_a_token_only_loopback_hosts_are_answered(gw):
     )
     for host in ("localhost:8081", "127.0.0.1", "[::1]:8081"):
         assert (await gw.adm("GET", "/services", headers={"Host": host})).status == 200
+
+
+async def test_service_files_are_read_at_start_and_on_reload(start_gateway, upstream, tmp_path):
+    services = tmp_path / "services"
+    services.mkdir()
+    (services / "a.json").write_text(json.dumps(http_entry("filed", upstream + "/echo")))
+    gw = await start_gateway(upstream, repository={"service_dirs": ["services"]})
+    assert (await gw.call("filed", {"a": 1})).status == 200
+    (services / "b.json").write_text(json.dumps([http_entry("filed2", upstream + "/upper")]))
+    (services / "a.json").unlink()
+    changes = await (await gw.adm("POST", "/services:reload")).json()
+    assert changes["added"] == ["filed2@1.0.0"] and changes["removed"] == ["filed@1.0.0"]
+    await problem(await gw.call("filed", {}), 404, "service-not-found")
+    (services / "c.json").write_text("{not json")
+    await problem(await gw.adm("POST", "/services:reload"), 422, "invalid-entry")
+    assert (await gw.call("filed2", b"x", "text/plain")).status == 200
+
+
+async def test_services_filtered_by_input_and_output(gw):
+    r = await gw.adm("GET", "/services?input=application/xml&output=application/json")
+    assert [e["id"] for e in (await r.json())["items"]] == ["xml_to_json@1.0.0"]
+
+
+async def test_auto_convert_inserts_a_converter_stage(start_gateway):
+    gw = await start_gateway(assembler={"auto_convert": True})
+    r = await gw.call("xml_to_json | xml_to_json", b"<a><b>1</b></a>", "application/xml")
+    assert r.status == 200, await r.text()
+    assert r.headers["Server-Timing"].count("dur=") == 3
+    app = await (await gw.adm("GET", f"/applications/{r.headers['Integration-App']}")).json()
+    assert app["stages"] == ["xml_to_json@1.0.0", "json_to_xml@1.0.0", "xml_to_json@1.0.0"]
