@@ -9,16 +9,17 @@ differs from `[purge]` (`overrides`); at start, each stored key wins over `[purg
 then. PUT a key back to its `[purge]` value and it follows `config.toml` again.
 A `POST /purge` body overrides the policy for that one run and is not stored.
 
-Selection runs from least to most recently used, in one call (`select`) or in slices
-(`Selection`), so that a caller with 100,000 applications can give the event loop a
-turn between slices; no clock is read here (`now_ns` is passed in).
+Selection runs in one call (`select`) or in slices (`Selection`), so that a caller with
+100,000 applications can give the event loop a turn between slices; no clock is read
+here (`now_ns` is passed in).
 """
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, fields, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 import jsonschema
 
@@ -105,9 +106,11 @@ _POLICY_VALIDATOR = jsonschema.Draft202012Validator(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    """What selection needs to know of one application, as it was when offered."""
+class Candidate(NamedTuple):
+    """What selection needs to know of one application, as it was when offered.
+
+    A tuple rather than a dataclass: a purge makes one for each of 100,000 applications,
+    and a tuple is made and freed in half the time, and is not followed by the GC."""
 
     key: str
     app_server: str
@@ -128,12 +131,18 @@ NO_ROOM = Budget(0, 0)
 class Selection:
     """`select` in resumable form, for a caller that works in slices.
 
-    Offer every candidate, least recently used first, in as many slices as suits the
-    caller; `offer` answers at once whether one is idle long enough to go. Then
-    `over_budget()` names, least recently used first, those that must also go so that
-    each app server holds at most `max_apps` and `max_bytes` — counting `reserve`, room
-    wanted for a deployment about to land there. Applications in flight never go.
+    Offer every candidate, in any order, in as many slices as suits the caller; `offer`
+    answers at once whether one has been idle long enough to go. Then `over_budget()`
+    names, least recently used first, those that must also go so that each app server
+    holds at most `max_apps` and `max_bytes` — counting `reserve`, room wanted for a
+    deployment about to land there. Applications in flight never go.
+
+    Least recently used means the smallest `last_used_ns`, from a clock that never
+    ties. The kept candidates are sorted a run of `RUN` at a time as they are offered,
+    and the runs merged lazily, so that no single call sorts them all.
     """
+
+    RUN = 1024
 
     def __init__(
         self, policy: PurgePolicy, now_ns: int, *, reserve: Mapping[str, Budget] | None = None
@@ -141,7 +150,7 @@ class Selection:
         self._policy = policy
         self._idle_before = now_ns - int(policy.max_idle_s * NS)
         self._reserve = dict(reserve or {})
-        self._kept: dict[str, list[Candidate]] = {}
+        self._runs: dict[str, list[list[Candidate]]] = {}
         self._count: dict[str, int] = {}
         self._size: dict[str, int] = {}
 
@@ -150,11 +159,15 @@ class Selection:
         if c.in_flight == 0 and c.last_used_ns <= self._idle_before:
             return True
         server = c.app_server
-        kept = self._kept.get(server)
-        if kept is None:
-            kept = self._kept[server] = []
+        runs = self._runs.get(server)
+        if runs is None:
+            runs = self._runs[server] = [[]]
             self._count[server] = self._size[server] = 0
-        kept.append(c)
+        run = runs[-1]
+        run.append(c)
+        if len(run) == self.RUN:
+            run.sort(key=_last_used)
+            runs.append([])
         self._count[server] += 1
         self._size[server] += c.size_bytes
         return False
@@ -162,11 +175,16 @@ class Selection:
     def over_budget(self) -> Iterator[Candidate]:
         """The kept candidates that must go, app server by app server, oldest first."""
         max_apps, max_bytes = self._policy.max_apps, self._policy.max_bytes
-        for server in sorted(self._kept.keys() | self._reserve.keys()):
+        for server in sorted(self._runs.keys() | self._reserve.keys()):
             extra = self._reserve.get(server, NO_ROOM)
             n = self._count.get(server, 0) + extra.apps
             b = self._size.get(server, 0) + extra.bytes
-            for c in self._kept.get(server, ()):
+            if n <= max_apps and b <= max_bytes:
+                continue
+            runs = self._runs.get(server, [])
+            if runs:
+                runs[-1].sort(key=_last_used)
+            for c in heapq.merge(*runs, key=_last_used):
                 if n <= max_apps and b <= max_bytes:
                     break
                 if c.in_flight:
@@ -175,21 +193,30 @@ class Selection:
                 n -= 1
                 b -= c.size_bytes
 
+    def discard(self) -> Iterator[None]:
+        """Let go of the kept candidates a run at a time: freeing 100,000 at once would
+        hold a caller that works in slices for tens of milliseconds."""
+        for runs in self._runs.values():
+            while runs:
+                runs.pop()
+                yield
+
+
+def _last_used(c: Candidate) -> int:
+    return c.last_used_ns
+
 
 def select(
-    lru_order: Iterable[Candidate],
+    candidates: Iterable[Candidate],
     policy: PurgePolicy,
     now_ns: int,
     *,
     reserve: Mapping[str, Budget] | None = None,
 ) -> list[str]:
     """Keys to purge (SPEC §6): idle for `max_idle_s` or longer, then least recently used
-    until each app server fits the policy's budget (with `reserve` counted in).
-
-    `lru_order` runs from least to most recently used.
-    """
+    until each app server fits the policy's budget (with `reserve` counted in)."""
     selection = Selection(policy, now_ns, reserve=reserve)
-    chosen = [c.key for c in lru_order if selection.offer(c)]
+    chosen = [c.key for c in candidates if selection.offer(c)]
     chosen.extend(c.key for c in selection.over_budget())
     return chosen
 

@@ -62,6 +62,14 @@ class AppServer:
             self.size_bytes -= app.size_bytes()
         return app
 
+    def remeasure(self, app: Application) -> None:
+        """Refresh the estimate of a hosted application: a stage grows while in use (a
+        second compiled stylesheet for a second concurrent request)."""
+        if self.applications.get(app.key) is app:
+            before = app.size_bytes()
+            self.size_bytes += app.remeasure() - before
+
 
 def least_loaded(servers: Iterable[AppServer]) -> AppServer:
+    """The app server holding the fewest applications, then the fewest estimated bytes."""
     return min(servers, key=lambda s: (len(s.applications), s.size_bytes))

@@ -3,13 +3,15 @@ application list and the assembler, shared by the public and admin listeners."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from cachetools import LRUCache
 
 from appserver.kinds import DeployEnv
-from appserver.purge import PurgePolicy
+from appserver.purge import PurgePolicy, overrides, with_overrides
 from appserver.server import AppServer
 from assembler.assemble import Assembler
 from gateway import header
@@ -26,6 +28,8 @@ from repository.wsdlcache import remember_imports, wsdl_cache
 log = logging.getLogger("integration_gateway")
 
 HEADER_CACHE_SIZE = 10_000
+# The repository setting that holds what PUT /purge/policy set apart from config.toml.
+POLICY_SETTING = "purge_policy"
 
 
 @dataclass(frozen=True)
@@ -49,7 +53,8 @@ class Gateway:
         node = config.gateway.node
         servers = [AppServer(f"as{i}", node, self.env) for i in range(config.appserver.count)]
         p = config.purge
-        policy = PurgePolicy(
+        # config.toml's [purge], then what PUT /purge/policy stored (appserver/purge.py).
+        self.configured_policy = PurgePolicy(
             interval_s=p.interval_s,
             cron=p.cron,
             max_idle_s=p.max_idle_s,
@@ -57,13 +62,35 @@ class Gateway:
             max_bytes=p.max_bytes,
             on_deploy=p.on_deploy,
         )
-        self.applications = ApplicationList(servers, policy, Clock())
+        self.applications = ApplicationList(
+            servers, self._stored_policy(), Clock(), on_purge=self._count_purge
+        )
         self.metrics.watch(lambda: list(self.applications.servers.values()))
         self.assembler = Assembler(self.repository, self.applications, self.env, self.metrics)
         self.proxy = Proxy()
         # Raw header value -> parse result: a hit never parses (cachetools' LRU bounds it).
         self._parsed: LRUCache[str, Parsed] = LRUCache(maxsize=HEADER_CACHE_SIZE)
         self.scheduler = PurgeScheduler(self._scheduled_purge)
+        self._scheduled: set[asyncio.Task[Any]] = set()
+        self._stopped = False
+
+    def _stored_policy(self) -> PurgePolicy:
+        stored = self.repository.get_setting(POLICY_SETTING)
+        if stored is None:
+            return self.configured_policy
+        policy, ignored = with_overrides(self.configured_policy, stored)
+        if ignored:
+            log.warning(
+                "the stored purge policy has keys this release cannot use, ignored: %s",
+                ", ".join(ignored),
+            )
+        kept = overrides(policy, self.configured_policy)
+        if kept:
+            log.info(
+                "purge policy: %s set by PUT /purge/policy, over config.toml's [purge]",
+                ", ".join(f"{k}={v!r}" for k, v in kept.items()),
+            )
+        return policy
 
     def parse(self, value: str) -> Parsed:
         parsed = self._parsed.get(value)
@@ -92,24 +119,42 @@ class Gateway:
         self.scheduler.start(self.applications.policy)
 
     async def purge(self, policy: PurgePolicy, trigger: str) -> PurgeReport:
-        report = await self.applications.purge(policy)
+        """Purge now; `trigger` is "schedule", "request" (or "deploy", from the list)."""
+        return await self.applications.purge(policy, trigger=trigger)
+
+    def _count_purge(self, trigger: str, report: PurgeReport) -> None:
         self.metrics.scheduler_runs.labels(trigger).inc()
         self.metrics.purged.inc(len(report.purged))
         self.metrics.purged_bytes.inc(report.freed_bytes)
-        return report
 
     async def _scheduled_purge(self) -> None:
+        task = asyncio.current_task()
+        if task is not None:  # so that a stop can cancel a purge under way
+            self._scheduled.add(task)
         try:
             await self.purge(self.applications.policy, "schedule")
         except Exception:
             log.exception("scheduled purge failed")
+        finally:
+            if task is not None:
+                self._scheduled.discard(task)
 
     async def set_policy(self, policy: PurgePolicy) -> None:
+        """Store the policy (what differs from config.toml), then apply it at once."""
+        stored = overrides(policy, self.configured_policy)
+        await asyncio.to_thread(self.repository.put_setting, POLICY_SETTING, stored)
         self.applications.policy = policy
         self.scheduler.apply(policy)
 
     async def stop(self) -> None:
+        """Stop purging, close every application after its requests in flight, then the
+        proxy and the repository. Safe to call twice."""
+        if self._stopped:
+            return
+        self._stopped = True
         self.scheduler.shutdown()
+        for task in list(self._scheduled):
+            task.cancel()
         await self.applications.close()
         await self.proxy.close()
         self.repository.close()

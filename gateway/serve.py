@@ -1,4 +1,11 @@
-"""Running the gateway: both listeners in one event loop, a graceful stop on SIGTERM."""
+"""Running the gateway: both listeners in one event loop, a graceful stop on SIGTERM.
+
+On SIGTERM or SIGINT the gateway stops listening (health checks fail from then on, so a
+load balancer moves away), lets the requests in flight finish — up to `DRAIN_SECONDS`,
+after which their connections are closed — then closes every application (each stage's
+sessions and files) and the repository, and exits 0. A second signal during the drain
+is not caught: it ends the process at once.
+"""
 
 from __future__ import annotations
 
@@ -50,8 +57,15 @@ async def run(config: Config, *, ready: asyncio.Event | None = None) -> None:
     await admin.setup()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+    signals = (signal.SIGTERM, signal.SIGINT)
+
+    def on_signal() -> None:
+        for sig in signals:  # the next one takes its default course: the end, at once
+            loop.remove_signal_handler(sig)
+        stop.set()
+
+    for sig in signals:
+        loop.add_signal_handler(sig, on_signal)
     try:
         await web.TCPSite(public, config.gateway.host, config.gateway.port).start()
         await web.TCPSite(admin, config.admin.host, config.admin.port).start()
@@ -66,7 +80,12 @@ async def run(config: Config, *, ready: asyncio.Event | None = None) -> None:
         if ready is not None:
             ready.set()
         await stop.wait()
-        log.info("stopping: draining requests in flight (up to %g s)", DRAIN_SECONDS)
+        busy = sum(app.in_flight for app in gateway.applications)
+        log.info(
+            "stopping: draining %d integration requests in flight (up to %g s)",
+            busy,
+            DRAIN_SECONDS,
+        )
     finally:
         await admin.cleanup()
         await public.cleanup()
