@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import sys
 import time
@@ -23,6 +24,7 @@ from gateway.problems import (
     StageRejected,
     StageTimeout,
 )
+from gateway.tracing import NO_TRACING, Tracing
 
 log = logging.getLogger("integration_gateway.appserver")
 
@@ -122,8 +124,12 @@ class Application:
         *,
         timeout_s: float,
         on_stage: Callable[[StageTiming], None] | None = None,
+        tracing: Tracing | None = None,
     ) -> tuple[Message, list[StageTiming]]:
-        """Pipe `message` through the stages; each stage's problem names it (SPEC §2)."""
+        """Pipe `message` through the stages; each stage's problem names it (SPEC §2).
+
+        With `tracing`, each stage runs in a span of its own, and its outgoing call
+        carries that span's `traceparent` instead of the client's."""
         timings: list[StageTiming] = []
         planned = self.plan.stages
         for index, stage in enumerate(self.stages):
@@ -140,7 +146,17 @@ class Application:
                 )
             started = time.perf_counter()
             try:
-                message = await asyncio.wait_for(stage.invoke(message, request), timeout_s)
+                # asyncio.timeout, not wait_for: no task of its own for every stage.
+                with (tracing or NO_TRACING).stage(
+                    index, service.name, request.traceparent
+                ) as traceparent:
+                    given = (
+                        request
+                        if traceparent == request.traceparent
+                        else dataclasses.replace(request, traceparent=traceparent)
+                    )
+                    async with asyncio.timeout(timeout_s):
+                        message = await stage.invoke(message, given)
             except TimeoutError:
                 raise StageTimeout(
                     f"stage {index} ({service.id}) did not answer within {timeout_s:g} s",

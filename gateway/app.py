@@ -94,16 +94,20 @@ async def integrate(request: web.Request, value: str) -> web.Response:
     gw = request.app[GATEWAY]
     outcome, cache = "ok", "none"
     gw.metrics.in_flight.inc()
-    try:
-        response = await _integrate(request, value)
-        cache = response.headers["Integration-Cache"]
-        return response
-    except Problem as p:
-        outcome, cache = p.slug, request.get(CACHE, "none")
-        raise
-    finally:
-        gw.metrics.in_flight.dec()
-        gw.metrics.requests.labels(outcome, cache).inc()
+    with gw.tracing.request(request.method, request.path, request.headers) as span:
+        try:
+            response = await _integrate(request, value)
+            cache = response.headers["Integration-Cache"]
+            return response
+        except Problem as p:
+            outcome, cache = p.slug, request.get(CACHE, "none")
+            raise
+        finally:
+            gw.metrics.in_flight.dec()
+            gw.metrics.requests.labels(outcome, cache).inc()
+            gw.tracing.annotate(
+                span, **{"igw.key": request.get(KEY), "igw.cache": cache, "igw.outcome": outcome}
+            )
 
 
 async def _integrate(request: web.Request, value: str) -> web.Response:
@@ -125,24 +129,27 @@ async def _integrate(request: web.Request, value: str) -> web.Response:
     content_type = request.headers.get("Content-Type") or mediatype.DEFAULT
     app, cache = await _application(gw, parsed, content_type)
     request[CACHE] = cache
-    app.output_for(content_type)
-    body = await read_body(request, g.max_body_bytes)
-    context = RequestContext(
-        method=request.method,
-        path=request.path,
-        query_string=request.query_string,
-        headers=request.headers,
-        request_id=logs.request_id.get(),
-        traceparent=request.headers.get("traceparent"),
-    )
+    # In flight from here on, so that a purge or a service change during a slow upload
+    # cannot close the application before the request reaches it.
     app.enter()
     try:
         gw.applications.touch(app, hit=cache != "miss")
+        app.output_for(content_type)
+        body = await read_body(request, g.max_body_bytes)
+        context = RequestContext(
+            method=request.method,
+            path=request.path,
+            query_string=request.query_string,
+            headers=request.headers,
+            request_id=logs.request_id.get(),
+            traceparent=request.headers.get("traceparent"),
+        )
         message, timings = await app.invoke(
             Message(body, content_type),
             context,
             timeout_s=g.stage_timeout_s,
             on_stage=lambda t: gw.metrics.stage.labels(t.service).observe(t.ms / 1000),
+            tracing=gw.tracing,
         )
     finally:
         app.leave()

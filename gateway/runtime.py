@@ -21,6 +21,7 @@ from gateway.descriptor import Descriptor
 from gateway.metrics import Metrics
 from gateway.proxy import Proxy
 from gateway.scheduler import PurgeScheduler
+from gateway.tracing import Tracing
 from repository.builtins import BUILTIN_ENTRIES
 from repository.store import Repository
 from repository.wsdlcache import remember_imports, wsdl_cache
@@ -43,6 +44,7 @@ class Gateway:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.metrics = Metrics()
+        self.tracing = Tracing.from_config(config.telemetry)
         self.repository = Repository(config.path(config.repository.path))
         self.repository.seed(BUILTIN_ENTRIES)
         if config.repository.service_dirs:
@@ -158,3 +160,4 @@ class Gateway:
         await self.applications.close()
         await self.proxy.close()
         self.repository.close()
+        self.tracing.shutdown()

@@ -94,3 +94,6 @@ def _exporter(telemetry: TelemetrySection) -> Any:
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
     return OTLPSpanExporter(endpoint=telemetry.endpoint or None)
+
+
+NO_TRACING = Tracing()
