@@ -90,20 +90,19 @@ def cron_trigger(expression: str) -> Any:
     return CronTrigger.from_crontab(expression, timezone="UTC")
 
 
-_POLICY_VALIDATOR = jsonschema.Draft202012Validator(
-    {
-        "type": "object",
-        "additionalProperties": False,
-        "properties": {
-            "interval_s": {"type": "number", "minimum": 0},
-            "cron": {"type": "string"},
-            "max_idle_s": {"type": "number", "minimum": 0},
-            "max_apps": {"type": "integer", "minimum": 0},
-            "max_bytes": {"type": "integer", "minimum": 0},
-            "on_deploy": {"type": "boolean"},
-        },
-    }
-)
+POLICY_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "interval_s": {"type": "number", "minimum": 0},
+        "cron": {"type": "string"},
+        "max_idle_s": {"type": "number", "minimum": 0},
+        "max_apps": {"type": "integer", "minimum": 0},
+        "max_bytes": {"type": "integer", "minimum": 0},
+        "on_deploy": {"type": "boolean"},
+    },
+}
+_POLICY_VALIDATOR = jsonschema.Draft202012Validator(POLICY_SCHEMA)
 
 
 class Candidate(NamedTuple):

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_type_hints
 
+from appserver.purge import PurgePolicy
+
 
 class ConfigError(ValueError):
     """A bad or unknown key: the message names it."""
@@ -64,16 +66,6 @@ class AppServerSection:
 
 
 @dataclass(frozen=True)
-class PurgeSection:
-    interval_s: float = 60.0
-    cron: str = ""
-    max_idle_s: float = 600.0
-    max_apps: int = 1000
-    max_bytes: int = 268_435_456
-    on_deploy: bool = True
-
-
-@dataclass(frozen=True)
 class TelemetrySection:
     """OpenTelemetry traces (an addition to SPEC §8): off unless an exporter is named."""
 
@@ -118,7 +110,7 @@ class Config:
     assembler: AssemblerSection = field(default_factory=AssemblerSection)
     audit: AuditSection = field(default_factory=AuditSection)
     appserver: AppServerSection = field(default_factory=AppServerSection)
-    purge: PurgeSection = field(default_factory=PurgeSection)
+    purge: PurgePolicy = field(default_factory=PurgePolicy)
     telemetry: TelemetrySection = field(default_factory=TelemetrySection)
     services: dict[str, dict[str, Any]] = field(default_factory=dict)
     routes: tuple[Route, ...] = ()
@@ -151,7 +143,7 @@ SECTIONS = {
     "assembler": AssemblerSection,
     "audit": AuditSection,
     "appserver": AppServerSection,
-    "purge": PurgeSection,
+    "purge": PurgePolicy,
     "telemetry": TelemetrySection,
 }
 SERVICE_SETTINGS = {"logger": {"dir": str}}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from appserver.purge import POLICY_SCHEMA
 from repository.entry import ENTRY_SCHEMA
 
 PROBLEM = {
@@ -237,17 +238,7 @@ def document() -> dict[str, Any]:
                 "remaining": {"type": "integer"},
             },
         },
-        "PurgePolicy": {
-            "type": "object",
-            "properties": {
-                "interval_s": {"type": "number", "minimum": 0},
-                "cron": {"type": "string"},
-                "max_idle_s": {"type": "number", "minimum": 0},
-                "max_apps": {"type": "integer", "minimum": 0},
-                "max_bytes": {"type": "integer", "minimum": 0},
-                "on_deploy": {"type": "boolean"},
-            },
-        },
+        "PurgePolicy": POLICY_SCHEMA,
     }
     return {
         "openapi": "3.0.3",

@@ -54,16 +54,8 @@ class Gateway:
         self.env = DeployEnv(config=config)
         node = config.gateway.node
         servers = [AppServer(f"as{i}", node, self.env) for i in range(config.appserver.count)]
-        p = config.purge
         # config.toml's [purge], then what PUT /purge/policy stored (appserver/purge.py).
-        self.configured_policy = PurgePolicy(
-            interval_s=p.interval_s,
-            cron=p.cron,
-            max_idle_s=p.max_idle_s,
-            max_apps=p.max_apps,
-            max_bytes=p.max_bytes,
-            on_deploy=p.on_deploy,
-        )
+        self.configured_policy = config.purge
         self.applications = ApplicationList(
             servers, self._stored_policy(), Clock(), on_purge=self._count_purge
         )
