@@ -9,7 +9,7 @@ from appserver.application import Application
 from appserver.kinds import KINDS, DeployEnv, Stage
 from appserver.kinds.base import ArgumentError
 from assembler.plan import Plan
-from gateway.problems import InvalidParameter, StageError, StageFailed
+from gateway.problems import StageError, StageFailed
 
 log = logging.getLogger("integration_gateway.appserver")
 
@@ -33,12 +33,7 @@ class AppServer:
                 try:
                     stages.append(await kind.deploy(planned.service, planned.args, self.env))
                 except ArgumentError as e:
-                    raise InvalidParameter(
-                        f"stage {index} ({planned.service.id}): {e.parameter}: {e.reason}",
-                        stage=index,
-                        parameter=e.parameter,
-                        reason=e.reason,
-                    ) from None
+                    raise e.problem(index, planned.service.id) from None
                 except StageError as e:
                     raise StageFailed(
                         f"stage {index} ({planned.service.id}) could not be deployed: {e.reason}",

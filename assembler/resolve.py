@@ -15,7 +15,7 @@ from assembler.arguments import bind
 from assembler.plan import Plan, PlannedStage
 from gateway import mediatype
 from gateway.descriptor import ByContract, ByIO, ByName, Descriptor
-from gateway.problems import AmbiguousService, InvalidParameter, ServiceNotFound, TypeMismatch
+from gateway.problems import AmbiguousService, ServiceNotFound, TypeMismatch
 from repository.entry import ServiceEntry
 
 Describe = Callable[[Descriptor], str]
@@ -330,9 +330,4 @@ def _check(index: int, entry: ServiceEntry, args: Mapping[str, Any], check_args:
     try:
         check_args(entry, args)
     except ArgumentError as e:
-        raise InvalidParameter(
-            f"stage {index}: argument {e.parameter!r} is invalid: {e.reason}",
-            stage=index,
-            parameter=e.parameter,
-            reason=e.reason,
-        ) from e
+        raise e.problem(index, entry.id) from e

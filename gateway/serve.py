@@ -10,14 +10,13 @@ is not caught: it ends the process at once.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import signal
 
 from aiohttp import web
 
 from gateway import logs
-from gateway.admin import create_admin_app
+from gateway.admin import create_admin_app, is_loopback
 from gateway.app import create_app
 from gateway.config import Config, ConfigError
 from gateway.runtime import Gateway
@@ -26,15 +25,6 @@ log = logging.getLogger("integration_gateway")
 
 # How long a stop waits for requests in flight before it closes their connections.
 DRAIN_SECONDS = 30.0
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def check_startable(config: Config) -> None:

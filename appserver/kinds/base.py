@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 if TYPE_CHECKING:
     from appserver.message import Message, RequestContext
-    from gateway.config import Config
+    from gateway.config import Config, Connection
+    from gateway.problems import InvalidParameter
     from repository.entry import ServiceEntry
 
 
@@ -25,6 +26,19 @@ class DeployEnv:
     config: Config
     shared: dict[str, Any] = field(default_factory=dict)
 
+    def connection(self, entry: ServiceEntry) -> Connection | None:
+        """The `[connections.NAME]` the entry's target names, if any; a name the operator
+        has not configured fails the stage's deployment."""
+        from gateway.problems import StageError
+
+        alias = entry.target.get("connection")
+        if alias is None:
+            return None
+        connection = self.config.connections.get(alias)
+        if connection is None:
+            raise StageError(f"connection {alias!r} is not configured")
+        return connection
+
 
 class ArgumentError(ValueError):
     """A descriptor argument that its schema allows but the service cannot use (a logger
@@ -34,6 +48,16 @@ class ArgumentError(ValueError):
         super().__init__(f"{parameter}: {reason}")
         self.parameter = parameter
         self.reason = reason
+
+    def problem(self, stage: int, service: str) -> InvalidParameter:
+        from gateway.problems import InvalidParameter
+
+        return InvalidParameter(
+            f"stage {stage} ({service}): argument {self.parameter!r} is invalid: {self.reason}",
+            stage=stage,
+            parameter=self.parameter,
+            reason=self.reason,
+        )
 
 
 class Stage(Protocol):

@@ -302,12 +302,7 @@ class HttpKind:
     async def deploy(
         self, entry: ServiceEntry, args: Mapping[str, Any], env: DeployEnv
     ) -> HttpStage:
-        connection = None
-        alias = entry.target.get("connection")
-        if alias is not None:
-            connection = env.config.connections.get(alias)
-            if connection is None:
-                raise StageError(f"connection {alias!r} is not configured")
+        connection = env.connection(entry)
         try:
             parts = request_parts(entry, args, connection)
         except ArgumentError as e:

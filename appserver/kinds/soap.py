@@ -250,12 +250,7 @@ class SoapKind:
     async def deploy(
         self, entry: ServiceEntry, args: Mapping[str, Any], env: DeployEnv
     ) -> SoapStage:
-        connection = None
-        alias = entry.target.get("connection")
-        if alias is not None:
-            connection = env.config.connections.get(alias)
-            if connection is None:
-                raise StageError(f"connection {alias!r} is not configured")
+        connection = env.connection(entry)
         url = str(entry.target["wsdl"])
         try:
             wsdl = await wsdl_cache(env.shared).load(url, FetchPolicy.for_operator(env.config))
