@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 
 import jsonschema
 
-from gateway.problems import InvalidEntry
+from gateway.problems import InvalidEntry, schema_error_field
 
 NS = 1_000_000_000
 
@@ -43,7 +43,7 @@ class PurgePolicy:
     def updated_from(self, data: Any) -> PurgePolicy:
         """A whole or partial policy (SPEC §6); missing keys keep their values; 422 if bad."""
         errors = [
-            {"field": "/".join(map(str, e.absolute_path)) or "", "reason": e.message}
+            {"field": schema_error_field(e), "reason": e.message}
             for e in _POLICY_VALIDATOR.iter_errors(data)
         ]
         if not errors and data.get("cron"):

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_type_hints
 
-from appserver.purge import PurgePolicy
+from appserver.purge import PurgePolicy, cron_trigger
 
 
 class ConfigError(ValueError):
@@ -169,10 +169,12 @@ def load(path: Path | None = None, **overrides: Any) -> Config:
 
 def from_dict(raw: dict[str, Any], *, base_dir: Path | None = None, **overrides: Any) -> Config:
     """Build a Config from parsed TOML; `overrides` are `section__key=value` (CLI flags)."""
+    given = {dotted: value for dotted, value in overrides.items() if value is not None}
+    if given:
+        # A flag replaces a key, but the file's own value must still be a valid one.
+        from_dict(raw, base_dir=base_dir)
     raw = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items()}
-    for dotted, value in overrides.items():
-        if value is None:
-            continue
+    for dotted, value in given.items():
         section, key = dotted.split("__", 1)
         raw.setdefault(section, {})[key] = value
     kwargs: dict[str, Any] = {"base_dir": base_dir or Path.cwd()}
@@ -337,6 +339,11 @@ def _check(config: Config) -> None:
     if config.audit.enabled:
         raise ConfigError("audit.enabled is not supported by this release")
     p = config.purge
+    if p.cron:
+        try:
+            cron_trigger(p.cron)
+        except ValueError as e:
+            raise ConfigError(f"purge.cron is not a cron expression: {e}") from None
     for where, v in {
         "purge.interval_s": p.interval_s,
         "purge.max_idle_s": p.max_idle_s,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar
 
 TYPE_BASE = "https://integration-gateway.dev/problems/"
@@ -138,6 +139,26 @@ class InvalidEntry(Problem):
 
     def __init__(self, detail: str, *, errors: list[dict[str, str]]) -> None:
         super().__init__(detail, errors=errors)
+
+
+def schema_error_field(error: Any) -> str:
+    """The `field` of an `/invalid-entry` error for a jsonschema `ValidationError`: its path,
+    plus the member that a `required` misses or an `additionalProperties` refuses."""
+    path = [str(p) for p in error.absolute_path]
+    instance = error.instance
+    if error.validator == "required" and isinstance(instance, dict):
+        missing = [str(m) for m in error.validator_value if m not in instance]
+        path.extend(missing[:1])
+    elif error.validator == "additionalProperties" and isinstance(instance, dict):
+        known = error.schema.get("properties", {})
+        patterns = error.schema.get("patternProperties", {})
+        extra = [
+            str(k)
+            for k in instance
+            if k not in known and not any(re.search(p, str(k)) for p in patterns)
+        ]
+        path.extend(extra[:1])
+    return "/".join(path)
 
 
 class HeaderTooLarge(Problem):

@@ -10,7 +10,7 @@ from typing import Any
 import jsonschema
 
 from gateway import mediatype
-from gateway.problems import InvalidEntry
+from gateway.problems import InvalidEntry, schema_error_field
 
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z_][A-Za-z0-9_-]*)*$")
 VERSION_RE = re.compile(r"^[A-Za-z0-9._+-]+$")
@@ -69,7 +69,7 @@ class ServiceEntry:
                 errors=[{"field": "", "reason": "not an object"}],
             )
         errors = [
-            {"field": "/".join(str(p) for p in e.absolute_path) or _missing(e), "reason": e.message}
+            {"field": schema_error_field(e), "reason": e.message}
             for e in _ENTRY_VALIDATOR.iter_errors(data)
         ]
         if not errors:
@@ -124,12 +124,6 @@ class ServiceEntry:
         return ServiceEntry.from_json(data)
 
 
-def _missing(error: jsonschema.ValidationError) -> str:
-    if error.validator == "required":
-        return str(error.message.split("'")[1])
-    return ""
-
-
 def _semantic_errors(data: dict[str, Any]) -> list[dict[str, str]]:
     from appserver.kinds import KINDS  # kinds own their target schemas
 
@@ -139,7 +133,7 @@ def _semantic_errors(data: dict[str, Any]) -> list[dict[str, str]]:
         errors.append({"field": "kind", "reason": f"must be one of {sorted(KINDS)}"})
     else:
         for e in jsonschema.Draft202012Validator(kind.target_schema).iter_errors(data["target"]):
-            path = "/".join(str(p) for p in e.absolute_path)
+            path = schema_error_field(e)
             errors.append({"field": "target" + ("/" + path if path else ""), "reason": e.message})
     for name, schema in data.get("params", {}).items():
         try:

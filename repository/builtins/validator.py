@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import re
 import sys
 from collections.abc import Mapping
 from typing import Any
@@ -95,9 +96,30 @@ def _check_well_formed(message: Message) -> None:
         except LookupError as e:
             raise reject(f"unknown charset {charset!r}") from e
         try:
-            message.body.decode(charset)
+            text = message.body.decode(charset)
         except UnicodeDecodeError as e:
             raise reject(f"not {charset} text: {e.reason} at byte {e.start}") from e
+        if mediatype.normalize(media) == "text/csv":
+            _check_csv(text)
+
+
+# RFC 4180, lenient where readers are: any line break, and a '"' inside a field that does not
+# start with one. A field that starts with '"' must close it, then end. Possessive
+# quantifiers: a body that is not CSV fails in linear time.
+_CSV_FIELD = r'(?:"(?:[^"]++|"")*+"|[^",\r\n][^,\r\n]*+|)'
+_CSV_ROW = rf"{_CSV_FIELD}(?:,{_CSV_FIELD})*+"
+_CSV = re.compile(rf"(?:{_CSV_ROW}(?:\r\n|\n|\r))*+{_CSV_ROW}")
+
+
+def _check_csv(text: str) -> None:
+    match = _CSV.match(text)
+    end = match.end() if match else 0
+    if end < len(text):
+        line = text.count("\n", 0, end) + 1
+        raise reject(
+            f"not well-formed CSV: on line {line}, a quoted field is not closed, or is "
+            f"followed by more than a ',' or the line's end"
+        )
 
 
 def _charset(content_type: str) -> str:
