@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Mapping
 from typing import Any
@@ -85,29 +86,41 @@ class Xslt:
     to files, the network or extension functions (EXSLT regular expressions included:
     they would run Python's backtracking `re` on the client's patterns).
 
-    `xsl:include`/`xsl:import` are refused when the stylesheet compiles (422
-    `/invalid-parameter`); `document()` and extension elements that write files are
-    refused when they run (422 `/stage-rejected`): they only fail where they are reached.
+    A stylesheet that reaches for another file (`xsl:include`, `xsl:import`), for an
+    extension function (any prefixed function call: EXSLT's, a vendor's) or an extension
+    element is not compiled: its stage rejects every message (422 `/stage-rejected`,
+    SPEC §3), saying what it reached for. `document()` is denied where it runs (422
+    `/stage-rejected` too). A stylesheet that is not well-formed or does not compile for
+    another reason is 422 `/invalid-parameter` at resolution.
     The output is typed by `xsl:output`: its `media-type` if given, else `text/plain` for
     method `text`, `text/html` for `html`, `application/xml` otherwise.
     """
 
     def __init__(self, stylesheet: str) -> None:
         self._source = stylesheet
-        first, self.media_type = _compile_xslt(stylesheet)
-        self._pool = Pool(lambda: _compile_xslt(stylesheet)[0], first)
+        self._refusal = reaches_out(_parse_argument("stylesheet", stylesheet, "a stylesheet"))
+        self._pool: Pool[etree.XSLT] | None = None
+        self.media_type = XML
+        if self._refusal is None:
+            first, self.media_type = _compile_xslt(stylesheet)
+            self._pool = Pool(lambda: _compile_xslt(stylesheet)[0], first)
 
     @classmethod
     def check_args(cls, args: Mapping[str, Any], settings: Mapping[str, Any]) -> None:
-        _compile_xslt(args.get("stylesheet", ""))
+        text = args.get("stylesheet", "")
+        if reaches_out(_parse_argument("stylesheet", text, "an XSLT stylesheet")) is None:
+            _compile_xslt(text)
 
     async def __call__(self, message: Message, request: RequestContext | None = None) -> Message:
+        if self._refusal is not None:
+            raise reject(f"the stylesheet reaches for {self._refusal}, which is not allowed")
         # Always in a thread: a stylesheet's recursion can cost seconds on a tiny document.
         body = await offload(len(message.body), self._transform, message.body, bounded=False)
         return Message(body, self.media_type)
 
     def _transform(self, body: bytes) -> bytes:
         document = load_xml(body)
+        assert self._pool is not None  # a refused stylesheet never gets here
         with self._pool.take() as transform:
             try:
                 result = transform(document)
@@ -119,7 +132,39 @@ class Xslt:
         return bytes(memoryview(result))
 
     def size_bytes(self) -> int:
-        return sys.getsizeof(self) + cost(XSLT_COST, self._source) * self._pool.size
+        copies = self._pool.size if self._pool is not None else 0
+        return sys.getsizeof(self) + cost(XSLT_COST, self._source) * copies
+
+
+# XPath function calls written with a prefix (`exsl:node-set(`, `php:function(`): every
+# one is an extension function. Axis steps (`child::x`) have two colons and no call.
+_PREFIXED_CALL = re.compile(r"(?<![\w.:-])([A-Za-z_][\w.-]*):([A-Za-z_][\w.-]*)\s*\(")
+_EXPRESSION_ATTRIBUTES = ("select", "test", "match", "use", "count", "from", "value")
+
+
+def reaches_out(stylesheet: etree._Element) -> str | None:
+    """What the stylesheet reaches for beyond its input (another file, an extension
+    function or element), described; None when it reaches for nothing."""
+    for element in stylesheet.iter(f"{XSL}include", f"{XSL}import"):
+        return f"another file ({element.tag.removeprefix(XSL)} of {element.get('href')!r})"
+    extension_prefixes: set[str] = set()
+    for element in stylesheet.iter():
+        if not isinstance(element.tag, str):
+            continue
+        prefixes = element.get("extension-element-prefixes") or element.get(
+            f"{XSL}extension-element-prefixes"
+        )
+        if prefixes:
+            extension_prefixes.update(prefixes.split())
+        if element.prefix in extension_prefixes:
+            return f"an extension element ({element.prefix}:{etree.QName(element).localname})"
+        for name, value in element.attrib.items():
+            is_expression = element.tag.startswith(XSL) and name in _EXPRESSION_ATTRIBUTES
+            if is_expression or "{" in value:
+                call = _PREFIXED_CALL.search(value)
+                if call is not None:
+                    return f"an extension function ({call[1]}:{call[2]})"
+    return None
 
 
 def _compile_xslt(text: Any) -> tuple[etree.XSLT, str]:

@@ -185,3 +185,15 @@ async def test_first_refusing_stage_decides_between_415_and_422(gw):
     r = await gw.call("xml_to_json | xml_to_json", b"<a/>", "application/xml")
     j = await problem(r, 422, "type-mismatch")
     assert j["stage"] == 1 and j["produces"] == "application/json"
+
+
+async def test_stylesheet_reaching_for_a_file_is_stage_rejected(gw):
+    sheet = (
+        '<xsl:stylesheet version=\\"1.0\\" xmlns:xsl=\\"http://www.w3.org/1999/XSL/Transform\\">'
+        '<xsl:include href=\\"file:///etc/passwd\\"/></xsl:stylesheet>'
+    )
+    r = await gw.call(f'xslt(stylesheet="{sheet}")', b"<a/>", "application/xml")
+    j = await problem(r, 422, "stage-rejected")
+    assert j["service"] == "xslt@1.0.0" and "another file" in j["reason"]
+    r = await gw.call('xslt(stylesheet="<xsl:stylesheet")', b"<a/>", "application/xml")
+    assert (await problem(r, 422, "invalid-parameter"))["parameter"] == "stylesheet"
