@@ -50,24 +50,35 @@ def _request(data: Any) -> dict[str, Any]:
     return data
 
 
-async def _import(gw: Any, data: dict[str, Any]) -> WsdlImport:
+async def _import(gw: Any, data: dict[str, Any], previous: str | None) -> WsdlImport:
+    version = data.get("version") or "1.0.0"
     return await import_wsdl(
         url=data.get("url"),
         document=data.get("document"),
         base_url=data.get("base_url"),
         prefix=data.get("prefix"),
-        version=data.get("version") or "1.0.0",
+        version=version,
         connection=data.get("connection"),
         policy=FetchPolicy.for_operator(gw.config),
         cache=wsdl_cache(gw.env.shared),
+        reserved=_taken_names(gw, version, previous),
     )
+
+
+def _taken_names(gw: Any, version: str, previous: str | None) -> set[str]:
+    """The names whose id at `version` another service has (SPEC §5: names that collide
+    get `_2`, `_3`...; as for a `wsdl:URL#Op` import). The entries of the import being
+    repeated (`previous`) keep their names; other versions of a name do not collide."""
+    repo = gw.repository
+    own = {e.id for e in repo.import_entries(previous)} if previous is not None else set()
+    return {e.name for e in repo.list() if e.version == version and e.id not in own}
 
 
 async def create_import(request: web.Request) -> web.Response:
     gw = gateway_of(request)
     data = _request(await json_body(request))
-    result = await _import(gw, data)
-    previous = _same_source(gw, result)
+    previous = _same_source(gw, data.get("url"), data.get("base_url"))
+    result = await _import(gw, data, previous)
     record = result.record(id=previous)
     changes = gw.repository.apply_import(record, result.entries)
     _undeploy(gw, result, changes)
@@ -97,30 +108,21 @@ async def refresh_import(request: web.Request) -> web.Response:
         data["url"] = record.url
     else:
         data.update(document=record.document, base_url=record.base_url)
-    result = await _import(gw, data)
+    result = await _import(gw, data, record.id)
     changes = gw.repository.apply_import(result.record(id=record.id), result.entries)
     _undeploy(gw, result, changes)
     return web.json_response(changes)
 
 
-def _same_source(gw: Any, result: WsdlImport) -> str | None:
+def _same_source(gw: Any, url: str | None, base_url: str | None) -> str | None:
     """The import this one repeats (same URL, or same base URL for a document): re-importing
     a WSDL updates that import's entries rather than clashing with them."""
     for record in gw.repository.list_imports():
         if record.kind != "wsdl":
             continue
-        if (
-            result.source is not None
-            and record.url is not None
-            and same_url(record.url, result.source)
-        ):
+        if url is not None and record.url is not None and same_url(record.url, url):
             return record.id
-        if (
-            result.source is None
-            and result.base_url
-            and record.base_url
-            and same_url(record.base_url, result.base_url)
-        ):
+        if url is None and base_url and record.base_url and same_url(record.base_url, base_url):
             return record.id
     return None
 

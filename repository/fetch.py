@@ -4,8 +4,8 @@ Every document zeep asks for while it reads a WSDL goes through `GuardedTranspor
 the one place a description is fetched, so one rule holds for the WSDL, its nested
 `<import>`/`<include>`s and every redirect of each:
 
-- Well-known schemas (SOAP 1.1/1.2 envelope and encoding, `xml.xsd`, the WSDL namespace)
-  are answered from `repository/schemas/`, never fetched.
+- Well-known schemas (SOAP 1.1/1.2 envelope and encoding, `xml.xsd`, the WSDL namespace,
+  the XML Schema namespace) are answered from `repository/schemas/`, never fetched.
 - Only `http` and `https` are fetched: never `file://` (zeep's own transport opens
   files), a bare path, or any other scheme.
 - `FetchPolicy.hosts`: for `wsdl:URL#Op` resolution, the host (without its port, lower
@@ -63,6 +63,10 @@ WELL_KNOWN: dict[str, str] = {
     "www.w3.org/2001/xml.xsd": "xml.xsd",
     "www.w3.org/xml/1998/namespace": "xml.xsd",
     "schemas.xmlsoap.org/wsdl": "wsdl11.xsd",
+    # The XML Schema namespace itself: its types are built in; the published file has a
+    # DTD (refused), yet some WSDLs import it.
+    "www.w3.org/2001/xmlschema.xsd": "xmlschema.xsd",
+    "www.w3.org/2001/xmlschema": "xmlschema.xsd",
 }
 
 

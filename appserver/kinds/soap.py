@@ -3,11 +3,12 @@
 The target is `{"wsdl", "service", "port", "operation", "connection"?, "ports"?}` (as
 `repository.wsdl` imports them). Deploying gets the parsed WSDL from the gateway's
 `WsdlCache` (`DeployEnv.shared`), parsing it in a worker thread on a miss, and fixes
-everything about the request but its body; `soap_envelope` maps messages to envelopes
-and answers back. zeep reads the WSDL and writes the body; the stage posts the envelope
-itself with an aiohttp session (as the http kind does; faster than zeep's httpx-based
-AsyncTransport, see bench/soap_stage.py), so no call ever blocks the event loop (a
-payload or an answer over `OFFLOAD_BYTES` is also mapped in a worker thread).
+everything about the request but its body; `soap_envelope` maps messages to envelopes,
+`soap_answer` answers back to messages. zeep reads the WSDL and writes the body; the
+stage posts the envelope itself with an aiohttp session (as the http kind does; faster
+than zeep's httpx-based AsyncTransport, see bench/soap_stage.py), so no call ever blocks
+the event loop (a payload or an answer over `OFFLOAD_BYTES` is also mapped in a worker
+thread).
 Decisions where SPEC is silent:
 
 - Reloading the WSDL of an entry (a cold cache: a restart, an evicted parse) follows
@@ -38,6 +39,7 @@ from zeep.xsd import AnySimpleType, Element
 
 from appserver.kinds import soap_envelope as soapenv
 from appserver.kinds.base import ArgumentError
+from appserver.kinds.soap_answer import answer
 from appserver.kinds.streams import read_limited
 from appserver.message import Message, RequestContext
 from gateway.problems import StageError
@@ -156,8 +158,8 @@ class SoapStage:
             headers["X-Request-Id"] = request.request_id
         status, body = await self._post(content, headers)
         if len(body) > OFFLOAD_BYTES:
-            return await asyncio.to_thread(soapenv.answer, status, body)
-        return soapenv.answer(status, body)
+            return await asyncio.to_thread(answer, status, body)
+        return answer(status, body)
 
     async def _post(self, content: bytes, headers: Mapping[str, str]) -> tuple[int, bytes]:
         where = self.address

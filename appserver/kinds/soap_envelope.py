@@ -5,7 +5,10 @@ Plain functions over a parsed operation; no sockets. The input mapping:
 - XML: the payload's root is the operation's input element, or any other element whose
   children are the input's parameters (so one operation's response feeds the next). JSON:
   an object of the parameters (`{"Op": {...}}`, the input element's name around them,
-  is taken off too); a `null` member is a parameter not given.
+  is taken off too); a `null` member is a parameter not given. An empty payload, of any
+  type, gives no parameters. An input element of a simple type (a document/literal bare
+  part) is the payload's root of that name, or the root's child of that name
+  (`{"Amount": 2}`).
 - Elements are matched by local name at every depth and written in the WSDL's
   namespaces (qualified or not, as the schema says), in the schema's order whatever the
   payload's order. An element the schema does not expect is refused (422), unless an
@@ -16,11 +19,7 @@ Plain functions over a parsed operation; no sockets. The input mapping:
   required elements are there and writes values in their canonical form.
 - Descriptor arguments replace the payload's elements of the same name.
 
-The answer: the SOAP Body's first child (namespaces it uses declared on it), as
-`application/xml`; an empty Body or an empty 2xx answer (a one-way operation) is an
-empty message. A SOAP Fault (1.1 or 1.2, whatever the HTTP status) is a StageError
-carrying `fault_code` (the local name for the envelope's own codes, `Client`,
-`Server`, `Sender`...; other codes as written) and `fault_string`.
+The answer back is `soap_answer`'s (`answer` is re-exported here).
 """
 
 from __future__ import annotations
@@ -38,21 +37,16 @@ from zeep.xsd.context import XmlParserContext
 from zeep.xsd.elements.any import Any as XsdAny
 from zeep.xsd.types import builtins
 
+from appserver.kinds.soap_answer import ENVELOPE_NS as ENVELOPE_NS
+from appserver.kinds.soap_answer import answer as answer
 from appserver.message import Message
 from gateway import mediatype
-from gateway.problems import StageError
 from repository import xmlsafe
 from repository.jsonxml import JsonXmlError, json_to_xml
 from repository.wsdlcache import child_elements
 
-ENVELOPE_NS = {
-    "1.1": "http://schemas.xmlsoap.org/soap/envelope/",
-    "1.2": "http://www.w3.org/2003/05/soap-envelope",
-}
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
-OUTPUT = "application/xml"
 WRAPPER = "parameters"  # the element a JSON payload's members are written under
-EXCERPT_CHARS = 200
 _NAMES_SHOWN = 8
 
 
@@ -117,6 +111,8 @@ def envelope(operation: Operation, message: Message) -> bytes:
         etree.SubElement(root, f"{{{env}}}Body")
     else:
         source = payload_tree(message, operation.input_name)
+        if not isinstance(body.type, ComplexType):
+            source = simple_part(source, operation.input_name)
         for name, texts in operation.overrides:
             override(source, name, texts)
         conformed = conform(source, body, local(body.qname))
@@ -125,14 +121,22 @@ def envelope(operation: Operation, message: Message) -> bytes:
                 conformed, operation.schema, context=XmlParserContext(operation.settings)
             )
             parent = root if operation.body_wrapped else etree.SubElement(root, f"{{{env}}}Body")
-            body.render(parent, value)
+            if value is None and len(conformed) == 0 and not conformed.attrib:
+                # zeep reads an element without content (an operation without
+                # parameters, or none given) as no value, then refuses to write none.
+                parent.append(conformed)
+            else:
+                body.render(parent, value)
         except (zeep_exceptions.Error, ValueError, TypeError) as e:
             raise PayloadError(f"the payload does not fit the operation's input: {e}") from e
     return etree.tostring(root, xml_declaration=True, encoding="utf-8")
 
 
 def payload_tree(message: Message, input_name: str) -> etree._Element:
-    """The payload as an element whose children are the parameters."""
+    """The payload as an element whose children are the parameters; an empty payload
+    (of any type) gives none (an operation without parameters, or all from arguments)."""
+    if not message.body.strip():
+        return etree.Element(WRAPPER)
     if mediatype.is_json(message.media_type):
         try:
             value = json.loads(message.body)
@@ -153,6 +157,18 @@ def payload_tree(message: Message, input_name: str) -> etree._Element:
         except xmlsafe.XmlRefused as e:
             raise PayloadError(e.reason) from e
     raise PayloadError(f"a soap stage takes XML or JSON, not {message.media_type}")
+
+
+def simple_part(source: etree._Element, name: str) -> etree._Element:
+    """The input element of a simple type (a bare part, `<Amount>2</Amount>`): the
+    payload's root if it is called `name`, else its child of that name (a JSON object
+    `{"Amount": 2}`, an answer holding it)."""
+    if local(source) == name:
+        return source
+    return next(
+        (c for c in source if isinstance(c.tag, str) and local(c) == name),
+        source,
+    )
 
 
 def override(source: etree._Element, name: str, texts: Sequence[str]) -> None:
@@ -273,90 +289,6 @@ def header_elements(operation_header: Element | None) -> list[tuple[tuple[str, .
             names = tuple(n for n in dict.fromkeys([part.attr_name, local(part.qname)]) if n)
             found.append((names, part))
     return found
-
-
-# -- answer -------------------------------------------------------------------------------
-
-
-def answer(status: int, content: bytes) -> Message:
-    """The stage's output for an HTTP answer, or StageError (fault, HTTP error)."""
-    envelope_root = None
-    if content.strip():
-        try:
-            root = xmlsafe.parse(content)
-        except xmlsafe.XmlRefused:
-            root = None
-        if root is not None and etree.QName(root).namespace in ENVELOPE_NS.values():
-            envelope_root = root
-    first = None
-    if envelope_root is not None:
-        env = etree.QName(envelope_root).namespace
-        body = envelope_root.find(f"{{{env}}}Body")
-        if body is not None:
-            first = next((c for c in body if isinstance(c.tag, str)), None)
-        if first is not None and first.tag == f"{{{env}}}Fault":
-            raise fault_error(first, env)
-    if 200 <= status < 300:
-        if envelope_root is None:
-            if not content.strip():
-                return Message(b"", OUTPUT)
-            raise StageError(f"the answer is not a SOAP envelope: {excerpt(content)}")
-        if first is None:
-            return Message(b"", OUTPUT)
-        return Message(serialize(first), OUTPUT)
-    if 300 <= status < 400:
-        raise StageError(f"upstream answered {status}; redirects are not followed")
-    reason = f"upstream answered {status}: {excerpt(content)}"
-    raise StageError(reason, rejected=400 <= status < 500)
-
-
-def serialize(element: etree._Element) -> bytes:
-    """An element alone, with the namespaces it uses declared on it."""
-    alone = copy.deepcopy(element)
-    etree.cleanup_namespaces(alone)
-    return etree.tostring(alone, encoding="utf-8")
-
-
-def fault_error(fault: etree._Element, env: str) -> StageError:
-    if env == ENVELOPE_NS["1.1"]:
-        code_el = _child(fault, "faultcode")
-        string = _text(_child(fault, "faultstring"))
-    else:
-        code_el = _child(_child(fault, "Code"), "Value")
-        string = _text(_child(_child(fault, "Reason"), "Text"))
-    code = fault_code(code_el)
-    return StageError(
-        f"SOAP fault {code}: {string}" if code else f"SOAP fault: {string}",
-        rejected=False,
-        fault_code=code,
-        fault_string=string,
-    )
-
-
-def fault_code(element: etree._Element | None) -> str:
-    """The envelope's own codes by local name (`Client`, `Sender`), others as written."""
-    text = _text(element)
-    if element is None or not text:
-        return text
-    prefix, colon, name = text.rpartition(":")
-    namespace = element.nsmap.get(prefix or None) if colon else None
-    if namespace in ENVELOPE_NS.values():
-        return name
-    return text
-
-
-def _child(element: etree._Element | None, name: str) -> etree._Element | None:
-    if element is None:
-        return None
-    return next((c for c in element if isinstance(c.tag, str) and local(c) == name), None)
-
-
-def _text(element: etree._Element | None) -> str:
-    return "".join(element.itertext()).strip() if element is not None else ""
-
-
-def excerpt(content: bytes) -> str:
-    return content.decode("utf-8", errors="replace").strip()[:EXCERPT_CHARS]
 
 
 def header_bytes(blocks: Sequence[etree._Element], env: str) -> bytes:
