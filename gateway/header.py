@@ -9,11 +9,12 @@ Where SPEC §1 leaves room, this module decides:
 - `wsdl:` is matched case-insensitively, as ABNF matches quoted strings; it is written
   `wsdl:`.
 - A URL has a scheme when `://` comes before its first `/`, `?` or `#` (a `://` in a
-  query does not count), and that scheme must be an RFC 3986 scheme. A URL needs a host;
-  a port is at most 65535 and is written without leading zeros; an empty port is
-  dropped, and so are 80 for http and 443 for https. Nothing else in a URL is rewritten
-  (no percent-encoding or dot-segment normalization). A quoted URL may hold "|", "#" and
-  '"', but no space or tab either.
+  query does not count), and that scheme must be an RFC 3986 scheme. A URL needs a
+  host unless it names its scheme (`file:///x` parses; resolution answers it 404 with a
+  reason, as SPEC §2 says); a port is at most 65535 and is written without leading
+  zeros; an empty port is dropped, and so are 80 for http and 443 for https. Nothing
+  else in a URL is rewritten (no percent-encoding or dot-segment normalization). A
+  quoted URL may hold "|", "#" and '"', but no space or tab either.
 - Spaces around a media-type parameter's `=` are allowed (SPEC §1 allows them around
   every `=`); an alias takes no parameters.
 - A quoted argument value keeps its spaces and tabs; the canonical form quotes it again.
@@ -56,7 +57,7 @@ _OPERATION = re.compile(abnf.operation)
 # before the first "/", "?" or "#" must end a scheme: the lookahead refuses the URL where
 # it does not.
 _URL_PARTS = re.compile(
-    rf"(?:(?P<scheme>{abnf.scheme})://|(?![^/?#]*://))(?P<host>{abnf.host})"
+    rf"(?:(?P<scheme>{abnf.scheme})://|(?![^/?#]*://))(?P<host>{abnf.host})?+"
     r"(?::(?P<port>[0-9]*+))?+(?P<path>[/?#][\x21-\x7e]*+)?+"
 )
 _DEFAULT_PORTS = {"http": "80", "https": "443"}
@@ -235,6 +236,10 @@ def _canonical_url(url: str) -> str | None:
     if parts is None:
         return None
     scheme, host, port, path = parts.group("scheme", "host", "port", "path")
+    if host is None:
+        if scheme is None:
+            return None
+        host = ""  # `file:///etc/x`: allowed by the grammar, refused by resolution (404)
     number = header_errors.port_number(port) if port else None
     if port and number is None:
         return None

@@ -255,12 +255,13 @@ def url_error(url: str, value: str, start: int, *, quoted: bool) -> HeaderSyntax
     if userinfo >= 0:
         return fail(userinfo, "a host without user information", "'user@host' is not allowed.")
     host = _HOST.match(url, i)
-    if host is None:
+    if host is None and scheme_end is None:
         return fail(i, "a host")
-    if host.end() < j:
-        if url[host.end()] != ":":
-            return fail(host.end(), "a host name character, ':' and a port, or the path")
-        digits = _PORT.match(url, host.end() + 1)
+    host_end = host.end() if host is not None else i
+    if host_end < j:
+        if url[host_end] != ":":
+            return fail(host_end, "a host name character, ':' and a port, or the path")
+        digits = _PORT.match(url, host_end + 1)
         if digits.end() < j:
             return fail(digits.end(), "a port number (digits)")
         if digits[0] and port_number(digits[0]) is None:

@@ -328,7 +328,6 @@ def test_canonical_rejects_what_is_not_a_descriptor():
         ("wsdl:user@h/x#Op", 9, "a host without user information"),
         ("wsdl:http://user:pw@h/x#Op", 19, "a host without user information"),
         ('wsdl:"http://u@h/p#x"#Op', 14, "a host without user information"),
-        ("wsdl:http:///x#Op", 12, "a host"),
         ("wsdl:1http://h/x#Op", 5, "a URL scheme: a letter, then letters, digits, '+', '-' or '.'"),
         ("wsdl:h:8o/x#Op", 8, "a port number (digits)"),
         ("wsdl:h:65536/x#Op", 7, "a port number up to 65535"),
@@ -495,3 +494,22 @@ def test_port_of_thousands_of_digits_is_a_syntax_error():
         parse(value)
     assert e.value.members["position"] == 7
     assert canonical(parse("wsdl:h:" + "0" * 5000 + "80/p#Op")) == "wsdl:http://h/p#Op"
+
+
+@pytest.mark.parametrize(
+    "header,url",
+    [
+        ("wsdl:file:///etc/passwd#Op", "file:///etc/passwd"),
+        ("wsdl:HTTP:///x#Op", "http:///x"),
+    ],
+)
+def test_url_naming_its_scheme_may_have_no_host(header, url):
+    # SPEC §1's url is any run of URL characters; resolution refuses these (404, reason).
+    (descriptor,) = parse(header)
+    assert descriptor == ByContract(url, "Op")
+
+
+def test_url_without_scheme_or_host_is_a_syntax_error():
+    with pytest.raises(HeaderSyntax) as e:
+        parse("wsdl:/x#Op")
+    assert e.value.members["position"] == 5

@@ -115,3 +115,12 @@ async def test_importing_the_same_wsdl_again_updates_it(soap_gw, soap_peer):
     assert second["id"] == first["id"]
     assert [e["id"] for e in second["items"]] == [e["id"] for e in first["items"]]
     await problem(await soap_gw.adm("GET", f"/applications/{key}"), 404, "not-found")
+
+
+@pytest.mark.parametrize(
+    "url", ["file:///etc/passwd", "file://localhost/etc/passwd", "ftp://127.0.0.1/x.wsdl"]
+)
+async def test_contract_url_that_is_not_http_is_not_found_with_a_reason(soap_gw, url):
+    r = await soap_gw.call(f"wsdl:{url}#Op", {"a": "1"})
+    j = await problem(r, 404, "service-not-found")
+    assert j["stage"] == 0 and j["descriptor"] == f"wsdl:{url}#Op" and j["reason"]
