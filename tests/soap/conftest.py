@@ -165,3 +165,29 @@ def echoed(output: bytes) -> tuple[dict[str, str], etree._Element]:
     root = etree.fromstring(output)
     headers = {h.get("name"): h.text or "" for h in root.find("headers")}
     return headers, etree.fromstring(base64.b64decode(root.findtext("raw")))
+
+
+ALLOW = {"fetch_wsdl_hosts": ["127.0.0.1"]}  # [assembler] for gateways that fetch WSDLs here
+
+
+@pytest.fixture(scope="module")
+def responder() -> Iterator[str]:
+    """The hand-written SOAP responder (tests/soap/handmade.py)."""
+    from tests.soap import handmade
+
+    yield from handmade.serve()
+
+
+@pytest.fixture
+async def allowed_gw(start_gateway):  # type: ignore[no-untyped-def]
+    """A gateway that may fetch WSDLs from 127.0.0.1."""
+    return await start_gateway(assembler=ALLOW)
+
+
+def texts(r, name: str) -> list[str]:  # type: ignore[no-untyped-def]
+    """The texts of the elements called `name` (any namespace) in a 200 XML answer."""
+    assert r.status == 200, r.body[:800]
+    assert r.headers["Content-Type"].startswith("application/xml")
+    return [
+        e.text or "" for e in etree.fromstring(r.body).iter() if etree.QName(e).localname == name
+    ]

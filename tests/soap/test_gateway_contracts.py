@@ -10,19 +10,12 @@ from lxml import etree
 from tests.conftest import http_entry, problem
 from tests.processes import free_port
 from tests.soap import handmade, wsdls
-from tests.soap.conftest import echoed
-
-ALLOW = {"fetch_wsdl_hosts": ["127.0.0.1"]}
-
-
-@pytest.fixture(scope="module")
-def responder():
-    yield from handmade.serve()
+from tests.soap.conftest import ALLOW, echoed
 
 
 @pytest.fixture
-async def gw(start_gateway):
-    return await start_gateway(assembler=ALLOW)
+def gw(allowed_gw):
+    return allowed_gw
 
 
 async def _import(gw, **body):

@@ -11,8 +11,6 @@ from lxml import etree
 from tests.conftest import problem
 from tests.soap import spyne_peers
 
-ALLOW = {"fetch_wsdl_hosts": ["127.0.0.1"]}
-
 
 @pytest.fixture(scope="module")
 def spyne_peer():
@@ -20,8 +18,8 @@ def spyne_peer():
 
 
 @pytest.fixture
-async def gw(start_gateway):
-    return await start_gateway(assembler=ALLOW)
+def gw(allowed_gw):
+    return allowed_gw
 
 
 def text_of(r, name: str) -> list[str]:

@@ -10,14 +10,7 @@ from lxml import etree
 
 from tests.conftest import problem
 from tests.soap import handmade, wsdls
-from tests.soap.conftest import echoed
-
-ALLOW = {"fetch_wsdl_hosts": ["127.0.0.1"]}
-
-
-@pytest.fixture(scope="module")
-def responder():
-    yield from handmade.serve()
+from tests.soap.conftest import ALLOW, echoed, texts
 
 
 @pytest.fixture
@@ -26,15 +19,6 @@ async def gw(start_gateway):
         assembler=ALLOW,
         connections={"shop": {"headers": {"AuthHeader": '{"user": "ann", "token": "s3cret"}'}}},
     )
-
-
-def texts(r, name: str) -> list[str]:
-    """The texts of the elements called `name` (any namespace) in a 200 answer."""
-    assert r.status == 200, r.body[:800]
-    assert r.headers["Content-Type"].startswith("application/xml")
-    return [
-        e.text or "" for e in etree.fromstring(r.body).iter() if etree.QName(e).localname == name
-    ]
 
 
 async def _import(gw, **body):
