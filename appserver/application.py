@@ -70,6 +70,10 @@ class Application:
         self._size = self.measure()
 
     @property
+    def service_ids(self) -> frozenset[str]:
+        return frozenset(s.service.id for s in self.plan.stages)
+
+    @property
     def key(self) -> str:
         return self.plan.key
 

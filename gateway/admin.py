@@ -120,7 +120,7 @@ async def replace_service(request: web.Request) -> web.Response:
         data = {**data, "id": sid}
     entry = ServiceEntry.from_json(data)
     replaced = gw.repository.replace(sid, entry)
-    gw.services_changed([sid])
+    await gw.services_changed([sid])
     log.info("replaced %s", sid)
     return web.json_response(replaced.to_json())
 
@@ -129,7 +129,7 @@ async def delete_service(request: web.Request) -> web.Response:
     gw = gateway_of(request)
     sid = request.match_info["id"]
     gw.repository.delete(sid)
-    gw.services_changed([sid])
+    await gw.services_changed([sid])
     log.info("removed %s", sid)
     return web.Response(status=204)
 
@@ -138,7 +138,7 @@ async def _set_enabled(request: web.Request, enabled: bool) -> web.Response:
     gw = gateway_of(request)
     sid = request.match_info["id"]
     entry = gw.repository.set_enabled(sid, enabled)
-    gw.services_changed([sid])
+    await gw.services_changed([sid])
     log.info("%s %s", "enabled" if enabled else "disabled", sid)
     return web.json_response(entry.to_json())
 
@@ -155,7 +155,7 @@ async def reload_services(request: web.Request) -> web.Response:
     gw = gateway_of(request)
     dirs = [gw.config.path(d) for d in gw.config.repository.service_dirs]
     changes = gw.repository.reload_service_dirs(dirs)
-    gw.services_changed([*changes["changed"], *changes["removed"]])
+    await gw.services_changed([*changes["changed"], *changes["removed"]])
     return web.json_response(changes)
 
 

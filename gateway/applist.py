@@ -94,6 +94,9 @@ class ApplicationList:
         self.clock = clock
         self._on_purge = on_purge
         self._apps: dict[str, Application] = {}
+        # Service id -> keys of the applications using it, so that a changed service
+        # finds its applications without a walk over the whole list.
+        self._users: dict[str, set[str]] = {}
         self._purging = asyncio.Lock()
         self._to_close: deque[Application] = deque()
         self._closer: asyncio.Task[None] | None = None
@@ -156,6 +159,8 @@ class ApplicationList:
     def _host(self, server: AppServer, app: Application) -> None:
         server.host(app)
         self._apps[app.key] = app
+        for service in app.service_ids:
+            self._users.setdefault(service, set()).add(app.key)
 
     def remove(self, keys: Iterable[str]) -> list[Application]:
         """Take applications off the list now; close each once its requests are done."""
@@ -169,6 +174,12 @@ class ApplicationList:
 
     def _retire(self, app: Application) -> None:
         self.servers[app.app_server].release(app.key)
+        for service in app.service_ids:
+            users = self._users.get(service)
+            if users is not None:
+                users.discard(app.key)
+                if not users:
+                    del self._users[service]
         if app.in_flight:
             self._close_after_requests(app)
             return
@@ -201,12 +212,21 @@ class ApplicationList:
             self._closer = None
 
     def using(self, service_ids: Iterable[str]) -> list[str]:
-        wanted = set(service_ids)
-        return [
-            app.key
-            for app in self._apps.values()
-            if any(s.service.id in wanted for s in app.plan.stages)
-        ]
+        keys: set[str] = set()
+        for service in service_ids:
+            keys |= self._users.get(service, set())
+        return sorted(keys)
+
+    async def remove_using(self, service_ids: Iterable[str]) -> list[str]:
+        """Take every application using one of `service_ids` off the list, in slices (a
+        service used by 100,000 applications must not hold up requests); answer the keys."""
+        keys = self.using(service_ids)
+        slices = Slices()
+        for key in keys:
+            self.remove([key])
+            if slices.due():
+                await slices.pause()
+        return keys
 
     def candidates(self) -> Iterator[Candidate]:
         """Every application as selection sees it."""

@@ -81,7 +81,7 @@ async def create_import(request: web.Request) -> web.Response:
     result = await _import(gw, data, previous)
     record = result.record(id=previous)
     changes = gw.repository.apply_import(record, result.entries)
-    _undeploy(gw, result, changes)
+    await _undeploy(gw, result, changes)
     log.info("imported %d entries from %s", len(result.entries), result.url)
     return web.json_response(
         {"id": record.id, "items": [e.to_json() for e in result.entries]}, status=201
@@ -110,7 +110,7 @@ async def refresh_import(request: web.Request) -> web.Response:
         data.update(document=record.document, base_url=record.base_url)
     result = await _import(gw, data, record.id)
     changes = gw.repository.apply_import(result.record(id=record.id), result.entries)
-    _undeploy(gw, result, changes)
+    await _undeploy(gw, result, changes)
     return web.json_response(changes)
 
 
@@ -127,7 +127,7 @@ def _same_source(gw: Any, url: str | None, base_url: str | None) -> str | None:
     return None
 
 
-def _undeploy(gw: Any, result: WsdlImport, changes: Any) -> None:
+async def _undeploy(gw: Any, result: WsdlImport, changes: Any) -> None:
     """Every application using an entry of the import goes, changed or not: the WSDL
     behind an unchanged entry (its schema, its address) may have changed."""
-    gw.services_changed([*(e.id for e in result.entries), *changes["removed"]])
+    await gw.services_changed([*(e.id for e in result.entries), *changes["removed"]])

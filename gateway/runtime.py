@@ -98,10 +98,9 @@ class Gateway:
         canonical = header.canonical(descriptors)
         return Parsed(descriptors, canonical, header.key(canonical))
 
-    def services_changed(self, ids: list[str]) -> list[str]:
+    async def services_changed(self, ids: list[str]) -> list[str]:
         """Undeploy every application using one of `ids`; before the change is acknowledged."""
-        keys = self.applications.using(ids)
-        self.applications.remove(keys)
+        keys = await self.applications.remove_using(ids)
         if keys:
             log.info("undeployed %d applications using %s", len(keys), ", ".join(ids))
         return keys

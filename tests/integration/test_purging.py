@@ -412,3 +412,26 @@ class GrowingStage(TinyStage):
 
     def size_bytes(self) -> int:
         return self.held
+
+
+async def test_a_changed_service_takes_its_20000_applications_off_the_list():
+    servers = [AppServer("as0", "bench", None)]  # type: ignore[arg-type]
+    apps = ApplicationList(servers, PurgePolicy(on_deploy=False), Clock())
+    TinyStage.closed = 0
+    for app in tiny_applications(20_000, now_ns=time.time_ns()):
+        await apps.add(app)
+    assert apps.using(["other@1.0.0"]) == []
+    removed = await apps.remove_using(["tiny@1.0.0"])
+    assert len(removed) == 20_000 and len(apps) == 0 and apps.using(["tiny@1.0.0"]) == []
+    await apps.wait_closed()
+    assert TinyStage.closed == 20_000
+
+
+async def test_purged_applications_leave_the_service_index():
+    servers = [AppServer("as0", "test", None)]  # type: ignore[arg-type]
+    apps = ApplicationList(servers, PurgePolicy(on_deploy=False), Clock())
+    for app in tiny_applications(3, now_ns=time.time_ns() - 3600 * 10**9):
+        await apps.add(app)
+    assert len(apps.using(["tiny@1.0.0"])) == 3
+    await apps.purge(PurgePolicy(max_idle_s=60), trigger="request")
+    assert apps.using(["tiny@1.0.0"]) == []
