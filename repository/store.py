@@ -18,54 +18,20 @@ import dataclasses
 import json
 import sqlite3
 import threading
-import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC
 from pathlib import Path
 from typing import Any, TypedDict
 
 from gateway import mediatype
 from gateway.problems import Conflict, InvalidEntry, NotFound
 from repository.entry import ServiceEntry
+from repository.imports import ImportRecord, import_record
+from repository.schema import MIGRATIONS, SCHEMA_VERSION
 from repository.servicefiles import read_service_dirs
 
 __all__ = ["Changes", "ImportRecord", "Repository", "RepositoryError"]
-
-# Each step takes the schema from version i to i + 1 (PRAGMA user_version); append only.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    (
-        """CREATE TABLE imports (
-            id TEXT PRIMARY KEY,
-            kind TEXT NOT NULL,
-            url TEXT,
-            document TEXT NOT NULL,
-            base_url TEXT,
-            prefix TEXT,
-            version TEXT,
-            created TEXT NOT NULL
-        )""",
-        """CREATE TABLE entries (
-            id TEXT PRIMARY KEY,
-            name TEXT NOT NULL,
-            kind TEXT NOT NULL,
-            enabled INTEGER NOT NULL CHECK (enabled IN (0, 1)),
-            converter INTEGER NOT NULL CHECK (converter IN (0, 1)),
-            origin TEXT NOT NULL CHECK (origin IN ('api', 'builtin', 'file', 'import')),
-            import_id TEXT REFERENCES imports (id) ON DELETE CASCADE,
-            source TEXT,
-            data TEXT NOT NULL,
-            CHECK ((origin = 'import') = (import_id IS NOT NULL))
-        )""",
-        "CREATE INDEX entries_by_name ON entries (name)",
-        "CREATE INDEX entries_by_import ON entries (import_id)",
-        "CREATE TABLE seeded (id TEXT PRIMARY KEY)",
-    ),
-    # Operator settings made through the admin API (the purge policy), JSON by key.
-    ("CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)",),
-)
-SCHEMA_VERSION = len(MIGRATIONS)
 
 
 class RepositoryError(RuntimeError):
@@ -78,34 +44,6 @@ class Changes(TypedDict):
     added: list[str]
     changed: list[str]
     removed: list[str]
-
-
-@dataclass(frozen=True)
-class ImportRecord:
-    """One WSDL or OpenAPI import (SPEC §5 `/imports`); `url` is None for a document."""
-
-    kind: str
-    document: str
-    url: str | None = None
-    base_url: str | None = None
-    prefix: str | None = None
-    version: str | None = None
-    id: str = field(default_factory=lambda: uuid.uuid4().hex)
-    created: datetime = field(default_factory=lambda: datetime.now(UTC))
-
-    def to_json(self, *, document: bool = False) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "id": self.id,
-            "kind": self.kind,
-            "url": self.url,
-            "base_url": self.base_url,
-            "prefix": self.prefix,
-            "version": self.version,
-            "created": self.created.astimezone(UTC).isoformat().replace("+00:00", "Z"),
-        }
-        if document:
-            out["document"] = self.document
-        return out
 
 
 class Repository:
@@ -322,12 +260,12 @@ class Repository:
             row = self._db.execute("SELECT * FROM imports WHERE id = ?", (id,)).fetchone()
         if row is None:
             raise NotFound(f"no import with id {id!r}")
-        return _import(row)
+        return import_record(row)
 
     def list_imports(self) -> list[ImportRecord]:
         with self._lock:
             rows = self._db.execute("SELECT * FROM imports ORDER BY created, id").fetchall()
-        return [_import(row) for row in rows]
+        return [import_record(row) for row in rows]
 
     def import_entries(self, import_id: str) -> list[ServiceEntry]:
         """The entries an import made (as they are now)."""
@@ -445,17 +383,4 @@ def _update(db: sqlite3.Connection, entry: ServiceEntry, *, source: str | None =
         "UPDATE entries SET name = ?, kind = ?, enabled = ?, converter = ?, data = ?,"
         " source = coalesce(?, source) WHERE id = ?",
         (entry.name, entry.kind, entry.enabled, entry.converter, _data(entry), source, entry.id),
-    )
-
-
-def _import(row: sqlite3.Row) -> ImportRecord:
-    return ImportRecord(
-        id=row["id"],
-        kind=row["kind"],
-        url=row["url"],
-        document=row["document"],
-        base_url=row["base_url"],
-        prefix=row["prefix"],
-        version=row["version"],
-        created=datetime.fromisoformat(row["created"]),
     )
