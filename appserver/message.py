@@ -28,3 +28,16 @@ class RequestContext:
     headers: Mapping[str, str] = field(default_factory=dict)
     request_id: str = ""
     traceparent: str | None = None
+
+    def propagated(self) -> dict[str, str]:
+        """What an outgoing call of a stage carries of this request: its trace context
+        (W3C `traceparent`, with the client's `tracestate`) and its request id."""
+        out: dict[str, str] = {}
+        if self.traceparent:
+            out["traceparent"] = self.traceparent
+            tracestate = self.headers.get("tracestate")
+            if tracestate:
+                out["tracestate"] = tracestate
+        if self.request_id:
+            out["X-Request-Id"] = self.request_id
+        return out

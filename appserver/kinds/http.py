@@ -198,10 +198,7 @@ class HttpStage:
             headers["Content-Type"] = message.content_type
             if len(message.body) > LARGE_BODY_BYTES:
                 data = io.BytesIO(message.body)  # written in slices, letting the loop run
-        if request.traceparent:
-            headers["traceparent"] = request.traceparent
-        if request.request_id:
-            headers["X-Request-Id"] = request.request_id
+        headers.update(request.propagated())
         try:
             async with self._session.request(
                 self._parts.method,

@@ -151,11 +151,7 @@ class SoapStage:
                 content = soapenv.envelope(self.operation, message)
         except soapenv.PayloadError as e:
             raise StageError(e.reason, rejected=True) from e
-        headers = dict(self._headers)
-        if request.traceparent:
-            headers["traceparent"] = request.traceparent
-        if request.request_id:
-            headers["X-Request-Id"] = request.request_id
+        headers = {**self._headers, **request.propagated()}
         status, body = await self._post(content, headers)
         if len(body) > OFFLOAD_BYTES:
             return await asyncio.to_thread(answer, status, body)

@@ -24,9 +24,12 @@ async def _echo_headers_stage(gw, upstream):
 
 async def test_without_an_exporter_the_clients_traceparent_goes_on(gw, upstream):
     await _echo_headers_stage(gw, upstream)
-    r = await gw.call("validator | hdrs", {}, headers={"traceparent": CLIENT})
+    r = await gw.call(
+        "validator | hdrs", {}, headers={"traceparent": CLIENT, "tracestate": "vendor=1"}
+    )
     assert r.status == 200, await r.text()
-    assert json.loads(await r.read())["traceparent"] == CLIENT
+    sent = json.loads(await r.read())
+    assert sent["traceparent"] == CLIENT and sent["tracestate"] == "vendor=1"
 
 
 @pytest.fixture
