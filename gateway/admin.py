@@ -15,10 +15,10 @@ from gateway.handlers import GATEWAY, gateway_of, items, json_body
 from gateway.middleware import MAX_BODY, problems
 from gateway.problems import (
     BadRequest,
+    InvalidCredentials,
     InvalidEntry,
     NotFound,
     Problem,
-    Unauthorized,
 )
 from gateway.runtime import Gateway
 from repository.entry import ServiceEntry
@@ -66,7 +66,7 @@ async def _token(request: web.Request, handler: Any) -> web.StreamResponse:
     if token and not console.signed_in(request, token):
         given = request.headers.get("Authorization", "")
         if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
-            problem = Unauthorized("the admin API needs 'Authorization: Bearer <token>'")
+            problem = InvalidCredentials("the admin API needs 'Authorization: Bearer <token>'")
             problem.headers["WWW-Authenticate"] = 'Bearer realm="integration-gateway-admin"'
             raise problem
     return await handler(request)

@@ -221,12 +221,6 @@ class InternalError(Problem):
     status, slug, title = 500, "internal", "Internal error"
 
 
-class Unauthorized(Problem):
-    """The admin API's bearer token is missing or wrong."""
-
-    status, slug, title = 401, "invalid-credentials", "Invalid credentials"
-
-
 class BadRequest(Problem):
     """A request the HTTP layer refused for a reason of its own."""
 
