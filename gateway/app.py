@@ -76,7 +76,12 @@ async def forward(request: web.Request) -> web.StreamResponse:
     if matched is None:
         raise NoRoute(f"no route matches {request.path} and the request has no {HEADER} header")
     route, rest = matched
-    response = await gw.proxy.forward(request, route, rest)
+    limit = gw.config.gateway.max_body_bytes
+    if request.content_length is not None and request.content_length > limit:
+        raise PayloadTooLarge(
+            f"the body has {request.content_length} bytes; the limit is {limit}", limit=limit
+        )
+    response = await gw.proxy.forward(request, route, rest, max_body_bytes=limit)
     gw.metrics.basic_requests.labels(route.prefix, str(response.status)).inc()
     return response
 

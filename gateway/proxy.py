@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from urllib.parse import quote
 
 import aiohttp
@@ -46,7 +46,7 @@ from multidict import CIMultiDict, MultiMapping
 from yarl import URL
 
 from gateway.config import Route
-from gateway.problems import UpstreamFailed
+from gateway.problems import PayloadTooLarge, UpstreamFailed
 
 log = logging.getLogger(__name__)
 
@@ -172,12 +172,21 @@ class Proxy:
         if self._session is not None:
             await self._session.close()
 
-    async def forward(self, request: web.Request, route: Route, rest: str) -> web.StreamResponse:
-        """Send `request` to `route`'s upstream at `rest` and stream its answer back."""
+    async def forward(
+        self, request: web.Request, route: Route, rest: str, *, max_body_bytes: int | None = None
+    ) -> web.StreamResponse:
+        """Send `request` to `route`'s upstream at `rest` and stream its answer back; a body
+        that streams past `max_body_bytes` is 413 and never reaches the upstream whole."""
         if self._session is None:
             raise RuntimeError("Proxy.start() was not awaited")
         url = upstream_url(route, rest, request.rel_url.raw_query_string)
-        data = request.content if request.body_exists else None
+        data = None
+        if request.body_exists:
+            data = (
+                request.content
+                if max_body_bytes is None
+                else _limited(request.content, max_body_bytes)
+            )
         try:
             upstream = await self._session.request(
                 request.method,
@@ -191,6 +200,8 @@ class Proxy:
                 "the upstream did not answer in time", upstream=route.upstream
             ) from e
         except aiohttp.ClientError as e:
+            if isinstance(e.__cause__, PayloadTooLarge):  # raised by _limited, wrapped
+                raise e.__cause__ from None
             detail = f"the upstream could not be reached: {e}"
             raise UpstreamFailed(detail, upstream=route.upstream) from e
         async with upstream:
@@ -225,3 +236,14 @@ class Proxy:
                 # aiohttp's server closes a connection whose client went away.
                 log.debug("client went away during an answer from %s: %s", route.upstream, e)
                 return response
+
+
+async def _limited(content: aiohttp.StreamReader, limit: int) -> AsyncIterator[bytes]:
+    """The body in chunks; 413 once it passes `limit` bytes (the upstream never gets it
+    whole: aiohttp cuts the connection to it)."""
+    size = 0
+    async for chunk in content.iter_any():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"the body has more than {limit} bytes", limit=limit)
+        yield chunk

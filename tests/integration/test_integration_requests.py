@@ -6,7 +6,7 @@ import asyncio
 import json
 from xml.etree import ElementTree as ET
 
-from tests.conftest import HEADER, http_entry, problem
+from tests.conftest import HEADER, Answer, http_entry, problem
 
 PATENT_CORE = "logger(level=DEBUG, file=log.txt) | validator | JSON -> XML"
 
@@ -197,3 +197,19 @@ async def test_stylesheet_reaching_for_a_file_is_stage_rejected(gw):
     assert j["service"] == "xslt@1.0.0" and "another file" in j["reason"]
     r = await gw.call('xslt(stylesheet="<xsl:stylesheet")', b"<a/>", "application/xml")
     assert (await problem(r, 422, "invalid-parameter"))["parameter"] == "stylesheet"
+
+
+async def test_basic_request_body_over_the_limit_is_413(start_gateway, upstream):
+    gw = await start_gateway(upstream, gateway={"max_body_bytes": 1000})
+
+    async def chunks():
+        for _ in range(10):
+            yield b"x" * 500
+
+    async with gw.http.post(gw.base + "/legacy/echo", data=chunks()) as r:
+        j = await problem(Answer(r.status, r.headers, await r.read()), 413, "payload-too-large")
+    assert j["limit"] == 1000
+    r = await gw.call(None, b"x" * 2000, "text/plain", path="/legacy/echo")
+    await problem(r, 413, "payload-too-large")
+    r = await gw.call(None, b"x" * 200, "text/plain", path="/legacy/echo")
+    assert r.status == 200 and await r.read() == b"x" * 200
