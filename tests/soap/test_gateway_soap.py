@@ -3,6 +3,8 @@ example peer in its own process, WSDLs served over HTTP, the gateway on loopback
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from tests.conftest import problem
@@ -124,3 +126,14 @@ async def test_contract_url_that_is_not_http_is_not_found_with_a_reason(soap_gw,
     r = await soap_gw.call(f"wsdl:{url}#Op", {"a": "1"})
     j = await problem(r, 404, "service-not-found")
     assert j["stage"] == 0 and j["descriptor"] == f"wsdl:{url}#Op" and j["reason"]
+
+
+async def test_concurrent_misses_wait_for_one_assembly_as_shared(soap_gw, soap_peer):
+    # Fetching and importing the WSDL takes a while off the event loop: the requests
+    # that arrive meanwhile wait for that assembly instead of starting their own.
+    header = f"wsdl:{soap_peer}/formatter?wsdl#XMLCheck"
+    results = await asyncio.gather(*(soap_gw.call(header, {"document": f"d{i}"}) for i in range(6)))
+    assert all(r.status == 200 for r in results), [r.body[:200] for r in results]
+    caches = sorted(r.headers["Integration-Cache"] for r in results)
+    assert caches.count("miss") == 1 and "shared" in caches, caches
+    assert len({r.headers["Integration-App"] for r in results}) == 1
