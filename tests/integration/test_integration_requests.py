@@ -213,3 +213,24 @@ async def test_basic_request_body_over_the_limit_is_413(start_gateway, upstream)
     await problem(r, 413, "payload-too-large")
     r = await gw.call(None, b"x" * 200, "text/plain", path="/legacy/echo")
     assert r.status == 200 and await r.read() == b"x" * 200
+
+
+async def test_python_stage_that_raises_is_stage_failed_without_a_trace(gw):
+    entry = {
+        "name": "raiser",
+        "kind": "python",
+        "target": {"callable": "json:loads"},
+        "input": ["*/*"],
+        "output": "application/json",
+    }
+    assert (await gw.adm("POST", "/services", entry)).status == 201
+    r = await gw.call("raiser", b"{}", "application/json")
+    j = await problem(r, 502, "stage-failed")
+    assert j["service"] == "raiser@1.0.0" and j["reason"].startswith("TypeError")
+
+
+async def test_python_stage_that_cannot_load_is_stage_failed(gw):
+    entry = {"name": "ghost", "kind": "python", "target": {"callable": "no_such_module:f"}}
+    assert (await gw.adm("POST", "/services", entry)).status == 201
+    j = await problem(await gw.call("ghost", {}), 502, "stage-failed")
+    assert "no_such_module" in j["reason"]
