@@ -44,6 +44,7 @@ from multidict import CIMultiDict
 from yarl import URL
 
 from appserver.kinds.base import ArgumentError
+from appserver.kinds.sessions import SESSION_BYTES, stage_session
 from appserver.kinds.streams import read_limited
 from appserver.message import Message, RequestContext
 from gateway import mediatype
@@ -66,14 +67,6 @@ FRAMING_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "con
 ERROR_EXCERPT_CHARS = 200
 ERROR_READ_BYTES = 4096
 LARGE_BODY_BYTES = 1024 * 1024  # aiohttp warns of writing more as one bytes object
-
-# Measured with tracemalloc: a ClientSession with its TCPConnector is ~5 KiB; a kept-alive
-# connection (transport, protocol, parser and buffers) is of the order of 32 KiB, and a
-# stage usually keeps one.
-SESSION_BYTES = 8 * 1024
-KEPT_CONNECTION_BYTES = 32 * 1024
-CONNECTION_LIMIT = 32
-KEEPALIVE_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -175,12 +168,7 @@ class HttpStage:
         self.entry = entry
         self._parts = parts
         self._max_body_bytes = max_body_bytes
-        self._session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=CONNECTION_LIMIT, keepalive_timeout=KEEPALIVE_S),
-            cookie_jar=aiohttp.DummyCookieJar(),
-            # A backstop only: the app server times each stage out on its own.
-            timeout=aiohttp.ClientTimeout(total=timeout_s),
-        )
+        self._session = stage_session(timeout_s)
         self._where = f"{parts.method} {parts.url.with_query(None)}"
 
     @property
@@ -264,9 +252,7 @@ class HttpStage:
         return mediatype.normalize(declared)
 
     def size_bytes(self) -> int:
-        return (
-            sys.getsizeof(self) + self._parts.size_bytes() + SESSION_BYTES + KEPT_CONNECTION_BYTES
-        )
+        return sys.getsizeof(self) + self._parts.size_bytes() + SESSION_BYTES
 
     async def close(self) -> None:
         await self._session.close()

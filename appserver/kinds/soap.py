@@ -39,6 +39,7 @@ from zeep.xsd import AnySimpleType, Element
 
 from appserver.kinds import soap_envelope as soapenv
 from appserver.kinds.base import ArgumentError
+from appserver.kinds.sessions import SESSION_BYTES, stage_session
 from appserver.kinds.soap_answer import answer
 from appserver.kinds.streams import read_limited
 from appserver.message import Message, RequestContext
@@ -54,12 +55,6 @@ if TYPE_CHECKING:
 
 # Bigger payloads and answers are mapped in a worker thread rather than on the loop.
 OFFLOAD_BYTES = 64 * 1024
-CONNECTION_LIMIT = 32
-KEEPALIVE_S = 30.0
-# As measured for the http kind: a ClientSession with its connector ~5 KiB, a kept-alive
-# connection of the order of 32 KiB.
-SESSION_BYTES = 8 * 1024
-KEPT_CONNECTION_BYTES = 32 * 1024
 CONTENT_TYPES = {"1.1": "text/xml; charset=utf-8", "1.2": "application/soap+xml; charset=utf-8"}
 
 
@@ -134,12 +129,7 @@ class SoapStage:
         self.address = address
         self._headers = dict(headers)
         self._max_body_bytes = max_body_bytes
-        self._session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=CONNECTION_LIMIT, keepalive_timeout=KEEPALIVE_S),
-            cookie_jar=aiohttp.DummyCookieJar(),
-            # A backstop only: the app server times each stage out on its own.
-            timeout=aiohttp.ClientTimeout(total=timeout_s),
-        )
+        self._session = stage_session(timeout_s)
 
     async def invoke(self, message: Message, request: RequestContext) -> Message:
         if self._session.closed:
@@ -186,7 +176,7 @@ class SoapStage:
 
     def size_bytes(self) -> int:
         own = sys.getsizeof(self) + len(self.operation.header) + len(self.address)
-        return own + SESSION_BYTES + KEPT_CONNECTION_BYTES
+        return own + SESSION_BYTES
 
     async def close(self) -> None:
         await self._session.close()
