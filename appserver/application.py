@@ -3,28 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from appserver.kinds.base import Stage
-from appserver.message import Message, RequestContext
-from assembler.plan import Plan
-from assembler.typecheck import check as typecheck
-from gateway import mediatype
-from gateway.problems import (
-    Problem,
-    StageError,
-    StageFailed,
-    StageRejected,
-    StageTimeout,
-)
-from gateway.tracing import NO_TRACING, Tracing
+from appserver.plan import Plan, check
+from igwcore import mediatype
+from igwcore.message import Message, RequestContext
+from igwcore.problems import Problem, StageError, StageFailed, StageTimeout
 
 log = logging.getLogger("integration_gateway.appserver")
 
@@ -36,6 +30,28 @@ log = logging.getLogger("integration_gateway.appserver")
 # object's own attributes (STAGE_BYTES), plus the canonical form and key as text.
 BASE_BYTES = 2 * 1024
 STAGE_BYTES = 2304
+
+
+class StageTracer(Protocol):
+    """Spans for stages (the gateway's OpenTelemetry tracing is one)."""
+
+    def stage(
+        self, index: int, service: str, given: str | None
+    ) -> AbstractContextManager[str | None]:
+        """A span for one stage; yields the `traceparent` its outgoing call carries (the
+        client's, `given`, when nothing is traced)."""
+        ...
+
+
+class NoTracer:
+    """Traces nothing: each stage's outgoing call carries the client's `traceparent`."""
+
+    @contextlib.contextmanager
+    def stage(self, index: int, service: str, given: str | None) -> Iterator[str | None]:
+        yield given
+
+
+NO_TRACER = NoTracer()
 
 
 @dataclass(frozen=True)
@@ -103,7 +119,7 @@ class Application:
         known = self._checked.get(media)
         if known is None:
             try:
-                known = typecheck(self.plan.stages, media)
+                known = check(self.plan.stages, media)
             except Problem as problem:
                 known = problem
             if len(self._checked) < 64:  # a client cycling types cannot grow this forever
@@ -128,11 +144,11 @@ class Application:
         *,
         timeout_s: float,
         on_stage: Callable[[StageTiming], None] | None = None,
-        tracing: Tracing | None = None,
+        tracer: StageTracer = NO_TRACER,
     ) -> tuple[Message, list[StageTiming]]:
         """Pipe `message` through the stages; each stage's problem names it (SPEC §2).
 
-        With `tracing`, each stage runs in a span of its own, and its outgoing call
+        With a `tracer`, each stage runs in a span of its own, and its outgoing call
         carries that span's `traceparent` instead of the client's."""
         timings: list[StageTiming] = []
         planned = self.plan.stages
@@ -151,9 +167,7 @@ class Application:
             started = time.perf_counter()
             try:
                 # asyncio.timeout, not wait_for: no task of its own for every stage.
-                with (tracing or NO_TRACING).stage(
-                    index, service.name, request.traceparent
-                ) as traceparent:
+                with tracer.stage(index, service.name, request.traceparent) as traceparent:
                     given = (
                         request
                         if traceparent == request.traceparent
@@ -169,14 +183,7 @@ class Application:
                     timeout_s=timeout_s,
                 ) from None
             except StageError as e:
-                cls = StageRejected if e.rejected else StageFailed
-                raise cls(
-                    f"stage {index} ({service.id}): {e.reason}",
-                    stage=index,
-                    service=service.id,
-                    reason=e.reason,
-                    **e.extra,
-                ) from None
+                raise e.problem(index, service.id) from None
             except Problem:
                 raise
             except Exception as e:

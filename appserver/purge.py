@@ -22,8 +22,10 @@ from dataclasses import dataclass, fields, replace
 from typing import Any, NamedTuple
 
 import jsonschema
+from apscheduler.triggers.cron import CronTrigger
 
-from gateway.problems import InvalidEntry, schema_error_field
+from igwcore.problems import InvalidEntry
+from repository.validation import invalid, schema_errors
 
 NS = 1_000_000_000
 
@@ -42,20 +44,14 @@ class PurgePolicy:
 
     def updated_from(self, data: Any) -> PurgePolicy:
         """A whole or partial policy (SPEC §6); missing keys keep their values; 422 if bad."""
-        errors = [
-            {"field": schema_error_field(e), "reason": e.message}
-            for e in _POLICY_VALIDATOR.iter_errors(data)
-        ]
+        errors = schema_errors(_POLICY_VALIDATOR, data)
         if not errors and data.get("cron"):
             try:
                 cron_trigger(data["cron"])
             except ValueError as e:
                 errors.append({"field": "cron", "reason": f"not a cron expression: {e}"})
         if errors:
-            raise InvalidEntry(
-                f"invalid purge policy: {errors[0]['field']}: {errors[0]['reason']}",
-                errors=errors,
-            )
+            raise invalid("invalid purge policy", errors)
         changes = {
             k: (float(v) if k in ("interval_s", "max_idle_s") else v) for k, v in data.items()
         }
@@ -85,8 +81,6 @@ def with_overrides(base: PurgePolicy, stored: Any) -> tuple[PurgePolicy, list[st
 
 def cron_trigger(expression: str) -> Any:
     """APScheduler's trigger for a five-field crontab line (minute hour day month weekday)."""
-    from apscheduler.triggers.cron import CronTrigger
-
     return CronTrigger.from_crontab(expression, timezone="UTC")
 
 

@@ -7,9 +7,8 @@ from collections.abc import Iterable
 
 from appserver.application import Application
 from appserver.kinds import KINDS, DeployEnv, Stage
-from appserver.kinds.base import ArgumentError
-from assembler.plan import Plan
-from gateway.problems import StageError, StageFailed
+from appserver.plan import Plan
+from igwcore.problems import ArgumentError, StageError, StageFailed
 
 log = logging.getLogger("integration_gateway.appserver")
 

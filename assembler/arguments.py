@@ -13,7 +13,7 @@ from typing import Any
 
 import jsonschema
 
-from gateway.problems import InvalidParameter
+from igwcore.problems import InvalidParameter
 from repository.entry import ServiceEntry
 
 # Placement hints for the http kind (SPEC §3), not validation keywords.

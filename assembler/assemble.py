@@ -1,34 +1,73 @@
-"""The async shell around resolution: single-flight assembly and deployment per key."""
+"""Assembly (SPEC §2): a chain of descriptors made a plan, in SPEC's order of checks, then
+built on an app server.
+
+`build_plan` is a plain function over the repository's entries. `Assembler` is the async
+step around it: it imports the WSDLs that by-contract stages name (where the fetch rule
+allows it) before resolution runs, and deploys the plan's stages. Which requests share
+an assembly, and where an application is hosted, is the gateway's (its runtime owns the
+application list).
+"""
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import time
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Any
 
 from appserver.application import Application
-from appserver.kinds import KINDS, DeployEnv
-from assembler.contract import ContractUnavailable, ensure_imported
-from assembler.plan import Plan
-from assembler.resolve import build_plan
-from gateway.applist import ApplicationList
-from gateway.descriptor import ByContract, Descriptor
-from gateway.header import canonical_descriptor
-from gateway.metrics import Metrics
-from gateway.problems import ServiceNotFound
-from repository.contract import find_by_contract
+from appserver.kinds import KINDS, DeployEnv, check_target
+from appserver.plan import Plan, accepted_inputs, check
+from appserver.server import AppServer
+from assembler.contract import ContractUnavailable, ensure_imported, find_by_contract
+from assembler.convert import insert_converters
+from assembler.resolve import CheckArgs, Entries, resolve
+from igwcore.descriptor import ByContract, Descriptor, canonical_descriptor
+from igwcore.problems import ServiceNotFound, TypeMismatch
 from repository.entry import ServiceEntry
+from repository.fetch import FetchPolicy
 from repository.store import Repository
+from repository.wsdlcache import wsdl_cache
 
-log = logging.getLogger("integration_gateway.assembler")
-
-CacheResult = Literal["hit", "miss", "shared"]
+__all__ = ["Assembler", "RepositoryEntries", "build_plan"]
 
 
-class RepositoryCatalog:
-    """The repository as resolution sees it: enabled entries only."""
+def build_plan(
+    descriptors: Sequence[Descriptor],
+    canonical: str,
+    key: str,
+    entries: Entries,
+    *,
+    auto_convert: bool,
+    check_args: CheckArgs | None = None,
+    content_type: str | None = None,
+    request_type: str | None = None,
+) -> Plan:
+    """The plan of one application, in SPEC §2's order of checks: resolution (404, 409,
+    422 /invalid-parameter), then with `auto_convert` the converters, then types (415,
+    422 /type-mismatch).
+
+    Without `content_type`, the links that depend on the request's type are left for
+    `appserver.plan.check` to verify once a request brings one; `Plan.output` is then
+    `same` where the output is the request's type. `request_type` (the type of the
+    request that asked for the assembly) only orders the errors: a pipe broken whatever
+    the request type is not deployed, but when an earlier stage refuses that request's
+    own type, its 415 is the answer, as walking the pipe in order gives.
+    """
+    stages = resolve(descriptors, entries, check_args=check_args)
+    if auto_convert:
+        stages = insert_converters(stages, entries.converters())
+    try:
+        output = check(stages, content_type)
+    except TypeMismatch:
+        if content_type is None and request_type is not None:
+            check(stages, request_type)
+        raise
+    return Plan(
+        canonical=canonical, key=key, stages=stages, input=accepted_inputs(stages), output=output
+    )
+
+
+class RepositoryEntries:
+    """The repository's enabled entries, as resolution asks for them."""
 
     def __init__(self, repository: Repository) -> None:
         self.repository = repository
@@ -44,40 +83,21 @@ class RepositoryCatalog:
 
 
 class Assembler:
+    """Plans applications from the repository and builds them on app servers."""
+
     def __init__(
         self,
         repository: Repository,
-        applications: ApplicationList,
         env: DeployEnv,
-        metrics: Metrics,
+        *,
+        contract_fetch: FetchPolicy,
+        auto_convert: bool,
     ) -> None:
         self.repository = repository
-        self.catalog = RepositoryCatalog(repository)
-        self.applications = applications
+        self.entries = RepositoryEntries(repository)
         self.env = env
-        self.metrics = metrics
-        self._pending: dict[str, asyncio.Future[Application]] = {}
-
-    def _check_args(self, entry: ServiceEntry, args: Mapping[str, Any]) -> None:
-        KINDS[entry.kind].check_args(entry, args, self.env)
-
-    async def _contracts_ready(self, descriptors: Sequence[Descriptor]) -> None:
-        """Import the WSDLs that by-contract stages name, where SPEC §2 allows it."""
-        for index, d in enumerate(descriptors):
-            if not isinstance(d, ByContract):
-                continue
-            try:
-                await ensure_imported(
-                    d.url, self.env.config, self.repository, shared=self.env.shared
-                )
-            except ContractUnavailable as e:
-                described = canonical_descriptor(d)
-                raise ServiceNotFound(
-                    f"stage {index} ({described}): {e.reason}",
-                    stage=index,
-                    descriptor=described,
-                    reason=e.reason,
-                ) from None
+        self.contract_fetch = contract_fetch  # where `wsdl:` stages may fetch from
+        self.auto_convert = auto_convert
 
     async def plan(
         self,
@@ -93,61 +113,47 @@ class Assembler:
             descriptors,
             canonical,
             key,
-            self.catalog,
-            describe=canonical_descriptor,
-            auto_convert=self.env.config.assembler.auto_convert,
+            self.entries,
+            auto_convert=self.auto_convert,
             check_args=self._check_args,
             content_type=content_type,
             request_type=request_type,
         )
 
-    async def application(
+    async def assemble(
         self,
         descriptors: Sequence[Descriptor],
         canonical: str,
         key: str,
+        server: AppServer,
+        now_ns: int,
         request_type: str | None = None,
-    ) -> tuple[Application, CacheResult]:
-        """The deployed application for `key`: found, assembled now, or waited for."""
-        app = self.applications.get(key)
-        if app is not None:
-            return app, "hit"
-        pending = self._pending.get(key)
-        if pending is not None:
-            return await asyncio.shield(pending), "shared"
-        future: asyncio.Future[Application] = asyncio.get_running_loop().create_future()
-        self._pending[key] = future
-        try:
-            app = await self._assemble(descriptors, canonical, key, request_type)
-        except BaseException as e:
-            # Not remembered: the next request tries again (SPEC §2).
-            if not future.done():
-                future.set_exception(e)
-                future.exception()  # waiters may be none: keep asyncio from warning
-            raise
-        else:
-            future.set_result(app)
-            return app, "miss"
-        finally:
-            del self._pending[key]
-
-    async def _assemble(
-        self,
-        descriptors: Sequence[Descriptor],
-        canonical: str,
-        key: str,
-        request_type: str | None,
     ) -> Application:
-        started = time.perf_counter()
+        """Plan the application, then deploy its stages on `server` (not yet hosted)."""
         plan = await self.plan(descriptors, canonical, key, request_type=request_type)
-        server = self.applications.place()
-        app = await server.build(plan, self.applications.clock.now_ns())
-        try:
-            await self.applications.add(app)
-        except BaseException:
-            await app.close()
-            raise
-        elapsed = time.perf_counter() - started
-        self.metrics.assembly.observe(elapsed)
-        log.info("assembled %s on %s in %.1f ms: %s", key, server.name, elapsed * 1000, canonical)
-        return app
+        return await server.build(plan, now_ns)
+
+    def _check_args(self, entry: ServiceEntry, args: Mapping[str, Any]) -> None:
+        KINDS[entry.kind].check_args(entry, args, self.env)
+
+    async def _contracts_ready(self, descriptors: Sequence[Descriptor]) -> None:
+        """Import the WSDLs that by-contract stages name, where SPEC §2 allows it."""
+        for index, d in enumerate(descriptors):
+            if not isinstance(d, ByContract):
+                continue
+            try:
+                await ensure_imported(
+                    d.url,
+                    self.repository,
+                    policy=self.contract_fetch,
+                    cache=wsdl_cache(self.env.shared),
+                    check_target=check_target,
+                )
+            except ContractUnavailable as e:
+                described = canonical_descriptor(d)
+                raise ServiceNotFound(
+                    f"stage {index} ({described}): {e.reason}",
+                    stage=index,
+                    descriptor=described,
+                    reason=e.reason,
+                ) from None

@@ -1,41 +1,96 @@
-"""Importing the WSDL a `wsdl:URL#Op` descriptor names, before resolution (SPEC §2).
+"""Resolution by contract (SPEC §2): the entries `wsdl:URL#Op` or `#Service.Port.Op`
+means, and the import of a WSDL not yet known, which runs before resolution.
 
-Resolution is a plain function over the repository; `ensure_imported` is the async step
-the assembler runs first for each by-contract stage, so that resolution finds the
-WSDL's operations there (`repository.contract.find_by_contract`). A WSDL that is already
-imported (by an import whose URL or base URL is this one, or by enabled soap entries
-naming it) is left as it is. Otherwise it is fetched only when the URL is http or https
-and its host (without the port) is in `[assembler] fetch_wsdl_hosts`, with every
-redirect and nested import held to the same rule, and imported with the default prefix
-and version `1.0.0`. A name another service already has gets `_2`, `_3`...
+`find_by_contract` is a plain function over the repository. URLs compare canonically
+(scheme added, scheme and host lower case, default port dropped, empty path `/`),
+against each entry's `target.wsdl` and each import's `base_url`:
 
-The parse goes into the gateway's `WsdlCache` (pass `DeployEnv.shared` as `shared`), so
-the stages deployed next use it without a second parse. Imports of one URL are
-serialized; a WSDL not yet imported is always fetched afresh, and a failure is not
-remembered (neither the error nor the parse).
+- `Op`: every enabled operation of that name, one entry per service offering it; more
+  than one is for resolution to report as ambiguous (409).
+- `Service.Port.Op`: the entry of that service and operation if it uses that port;
+  else, when the port is another SOAP port offering the operation (`target.ports`), the
+  entry with `target.port` changed. The derived entry keeps the imported entry's id, so
+  that changing or removing that entry reaches applications using any of its ports.
+
+`ensure_imported` is the async step the assembler runs first for each by-contract stage.
+A WSDL that is already imported (by an import whose URL or base URL is this one, or by
+enabled soap entries naming it) is left as it is. Otherwise it is fetched only under the
+policy it is given (http or https, a host of `[assembler] fetch_wsdl_hosts`, every
+redirect and nested import held to the same rule) and imported with the default prefix
+and version `1.0.0`; a name another service already has gets `_2`, `_3`... The parse
+goes into the gateway's `WsdlCache`, so the stages deployed next use it without a second
+parse. Imports of one URL are serialized; a WSDL not yet imported is always fetched
+afresh, and a failure is not remembered (neither the error nor the parse).
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+import dataclasses
 
-from gateway.header import canonical_url
-from gateway.problems import Conflict, InvalidEntry
-from repository.contract import same_url
+from igwcore.problems import Conflict, InvalidEntry
+from igwcore.urls import canonical_url, same_url
+from repository.entry import ServiceEntry, TargetCheck
 from repository.fetch import FetchPolicy, WsdlUnavailable
-from repository.store import ImportRecord
+from repository.import_record import ImportRecord
+from repository.store import Repository
 from repository.wsdl import entries_from
-from repository.wsdlcache import Wsdl, document_text, wsdl_cache
+from repository.wsdlcache import Wsdl, WsdlCache, document_text
 
-if TYPE_CHECKING:
-    from gateway.config import Config
-    from repository.store import Repository
+__all__ = ["ContractUnavailable", "ensure_imported", "find_by_contract", "is_imported"]
 
-__all__ = ["ContractUnavailable", "ensure_imported"]
-
+KIND = "soap"
 VERSION = "1.0.0"
-_own_shared: dict[str, Any] = {}  # when the caller has no DeployEnv.shared to give
+
+
+def find_by_contract(repository: Repository, url: str, operation: str) -> list[ServiceEntry]:
+    """The enabled SOAP entries `wsdl:URL#operation` may mean (none, one, or several)."""
+    entries = entries_of(repository, url)
+    parts = operation.split(".")
+    if len(parts) != 3:
+        return [e for e in entries if e.target.get("operation") == operation]
+    service, port, op = parts
+    found: list[ServiceEntry] = []
+    for entry in entries:
+        target = entry.target
+        if target.get("service") != service or target.get("operation") != op:
+            continue
+        if target.get("port") == port:
+            found.append(entry)
+        elif port in target.get("ports", ()):
+            found.append(on_port(entry, port))
+    return found
+
+
+def entries_of(repository: Repository, url: str) -> list[ServiceEntry]:
+    """The enabled SOAP entries of the WSDL at `url` (or imported with that base URL)."""
+    canonical = canonical_url(url)
+    entries = list(repository.by_target(KIND, wsdl=canonical))
+    if not entries:
+        # Entries written by hand may spell the URL another way.
+        entries = [
+            e for e in repository.by_target(KIND) if same_url(e.target.get("wsdl"), canonical)
+        ]
+    seen = {e.id for e in entries}
+    for record in repository.list_imports():
+        if record.kind != "wsdl" or not same_url(record.base_url, canonical):
+            continue
+        for entry in repository.import_entries(record.id):
+            if entry.kind == KIND and entry.enabled and entry.id not in seen:
+                seen.add(entry.id)
+                entries.append(entry)
+    return entries
+
+
+def on_port(entry: ServiceEntry, port: str) -> ServiceEntry:
+    """The entry, calling its operation through another port of its service."""
+    target = {**entry.target, "port": port}
+    t = entry.target
+    description = f"SOAP operation {t['service']}.{port}.{t['operation']} of {t['wsdl']}"
+    return dataclasses.replace(entry, target=target, description=description)
+
+
+# -- importing a WSDL not yet known ---------------------------------------------------
 
 
 class ContractUnavailable(LookupError):
@@ -47,15 +102,19 @@ class ContractUnavailable(LookupError):
 
 
 async def ensure_imported(
-    url: str, config: Config, repo: Repository, *, shared: dict[str, Any] | None = None
+    url: str,
+    repository: Repository,
+    *,
+    policy: FetchPolicy,
+    cache: WsdlCache,
+    check_target: TargetCheck,
 ) -> None:
-    """Import the WSDL at `url` unless it is known; raise ContractUnavailable(reason)."""
+    """Import the WSDL at `url` unless it is known; raise ContractUnavailable(reason).
+    `policy` is the rule for fetching (`fetch_wsdl_hosts`)."""
     canonical = canonical_url(url)
-    cache = wsdl_cache(shared if shared is not None else _own_shared)
     async with cache.lock(canonical):
-        if await asyncio.to_thread(is_imported, repo, canonical):
+        if await asyncio.to_thread(is_imported, repository, canonical):
             return
-        policy = FetchPolicy.for_contracts(config)
         # Not imported: whatever the cache may hold (a deleted import's parse or text, a
         # parse that failed to import) is not used; this fetch is held to this rule.
         cache.forget(canonical, document=True)
@@ -65,27 +124,27 @@ async def ensure_imported(
         except WsdlUnavailable as e:
             raise ContractUnavailable(e.reason) from e
         try:
-            await asyncio.to_thread(_import, repo, canonical, wsdl)
+            await asyncio.to_thread(_import, repository, canonical, wsdl, check_target)
         except (InvalidEntry, Conflict) as e:
             cache.forget(canonical)
             raise ContractUnavailable(f"the WSDL cannot be imported: {e.detail}") from e
 
 
-def is_imported(repo: Repository, url: str) -> bool:
+def is_imported(repository: Repository, url: str) -> bool:
     """Whether the WSDL at (canonical) `url` is already in the repository."""
-    for record in repo.list_imports():
+    for record in repository.list_imports():
         if record.kind == "wsdl" and (same_url(record.url, url) or same_url(record.base_url, url)):
             return True
-    return bool(repo.by_target("soap", wsdl=url))
+    return bool(repository.by_target(KIND, wsdl=url))
 
 
-def _import(repo: Repository, url: str, wsdl: Wsdl) -> None:
-    reserved = {entry.name for entry in repo.list()}
-    entries = entries_from(wsdl, version=VERSION, reserved=reserved)
+def _import(repository: Repository, url: str, wsdl: Wsdl, check_target: TargetCheck) -> None:
+    reserved = {entry.name for entry in repository.list()}
+    entries = entries_from(wsdl, version=VERSION, reserved=reserved, check_target=check_target)
     record = ImportRecord(
         kind="wsdl",
         document=document_text(wsdl.source),
         url=url,
         version=VERSION,
     )
-    repo.apply_import(record, entries)
+    repository.apply_import(record, entries)

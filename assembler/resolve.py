@@ -1,7 +1,8 @@
 """Resolution (SPEC §2): each descriptor of a chain to exactly one enabled service entry.
 
-Plain functions over plain data: the repository is reached through `Catalog`, which a
-repository satisfies and a test fakes with a dict.
+Plain functions over plain data: the repository is reached through `Entries`, which
+`assembler.assemble.RepositoryEntries` makes of the repository and a test makes of a
+list.
 """
 
 from __future__ import annotations
@@ -11,24 +12,22 @@ from typing import Any, Protocol
 
 from packaging.version import InvalidVersion, Version
 
+from appserver.plan import PlannedStage
 from assembler.arguments import bind
-from assembler.plan import Plan, PlannedStage
-from gateway import mediatype
-from gateway.descriptor import ByContract, ByIO, ByName, Descriptor
-from gateway.problems import AmbiguousService, ServiceNotFound, TypeMismatch
+from igwcore import mediatype
+from igwcore.descriptor import ByContract, ByIO, ByName, Descriptor, canonical_descriptor
+from igwcore.problems import AmbiguousService, ArgumentError, ServiceNotFound
 from repository.entry import ServiceEntry
 
-Describe = Callable[[Descriptor], str]
-"""The canonical text of one descriptor (`gateway.header.canonical_descriptor`)."""
 CheckArgs = Callable[[ServiceEntry, Mapping[str, Any]], None]
-"""A kind's checks beyond the schema; raises `appserver.kinds.base.ArgumentError`."""
+"""A kind's checks beyond the schema; raises `igwcore.ArgumentError`."""
 
 # How many signatures a 404's detail spells out before it says "and N more".
 DETAIL_LIMIT = 5
 
 
-class Catalog(Protocol):
-    """What resolution asks of the repository. Disabled entries are never returned."""
+class Entries(Protocol):
+    """The repository's entries as resolution asks for them. Disabled ones never come."""
 
     def by_name(self, name: str) -> Sequence[ServiceEntry]:
         """The enabled entries called `name`, every version."""
@@ -41,17 +40,16 @@ class Catalog(Protocol):
     def by_contract(self, url: str, operation: str) -> Sequence[ServiceEntry]:
         """The enabled SOAP entries for that (canonical) WSDL URL and `Op` or `Service.Port.Op`.
 
-        May raise `LookupError(reason)` to say why there are none (a WSDL whose host may not
-        be fetched, a fetch or parse that failed): it becomes the 404's `reason`.
+        May raise `LookupError(reason)` to say why there are none (a WSDL that cannot be
+        had): it becomes the 404's `reason`.
         """
         ...
 
 
 def resolve(
     descriptors: Iterable[Descriptor],
-    catalog: Catalog,
+    entries: Entries,
     *,
-    describe: Describe,
     check_args: CheckArgs | None = None,
 ) -> tuple[PlannedStage, ...]:
     """Every stage resolved and its arguments bound; the first failing stage raises.
@@ -59,70 +57,29 @@ def resolve(
     Raises 404 `ServiceNotFound`, 409 `AmbiguousService` or 422 `InvalidParameter`.
     """
     return tuple(
-        resolve_stage(index, descriptor, catalog, describe=describe, check_args=check_args)
+        resolve_stage(index, descriptor, entries, check_args=check_args)
         for index, descriptor in enumerate(descriptors)
-    )
-
-
-def build_plan(
-    descriptors: Sequence[Descriptor],
-    canonical: str,
-    key: str,
-    catalog: Catalog,
-    *,
-    describe: Describe,
-    auto_convert: bool,
-    check_args: CheckArgs | None = None,
-    content_type: str | None = None,
-    request_type: str | None = None,
-) -> Plan:
-    """The plan of one application, in SPEC §2's order of checks: resolution (404, 409,
-    422 /invalid-parameter), then with `auto_convert` the converters, then types (415,
-    422 /type-mismatch).
-
-    Without `content_type`, the links that depend on the request's type are left for
-    `typecheck.check` to verify once a request brings one; `Plan.output` is then `same`
-    where the output is the request's type. `request_type` (the type of the request that
-    asked for the assembly) only orders the errors: a pipe broken whatever the request
-    type is not deployed, but when an earlier stage refuses that request's own type, its
-    415 is the answer, as walking the pipe in order gives.
-    """
-    # typecheck builds on this module's by-IO matching, so it is imported here.
-    from assembler.typecheck import accepted_inputs, check, insert_converters
-
-    stages = resolve(descriptors, catalog, describe=describe, check_args=check_args)
-    if auto_convert:
-        stages = insert_converters(stages, catalog.converters(), describe)
-    try:
-        output = check(stages, content_type)
-    except TypeMismatch:
-        if content_type is None and request_type is not None:
-            check(stages, request_type)
-        raise
-    return Plan(
-        canonical=canonical, key=key, stages=stages, input=accepted_inputs(stages), output=output
     )
 
 
 def resolve_stage(
     index: int,
     descriptor: Descriptor,
-    catalog: Catalog,
+    entries: Entries,
     *,
-    describe: Describe,
     check_args: CheckArgs | None = None,
 ) -> PlannedStage:
     """One stage: its entry, then its arguments coerced, validated and checked by the kind."""
-    canonical = describe(descriptor)
+    canonical = canonical_descriptor(descriptor)
     given: Mapping[str, str] = {}
     match descriptor:
         case ByName():
-            entry = _by_name(index, canonical, descriptor, catalog)
+            entry = _by_name(index, canonical, descriptor, entries)
             given = descriptor.arguments
         case ByIO():
-            entry = _by_io(index, canonical, descriptor, catalog)
+            entry = _by_io(index, canonical, descriptor, entries)
         case ByContract():
-            entry = _by_contract(index, canonical, descriptor, catalog)
+            entry = _by_contract(index, canonical, descriptor, entries)
         case _:
             raise TypeError(f"not a descriptor: {descriptor!r}")
     args = bind(entry, given, stage=index)
@@ -196,8 +153,8 @@ def name_matches(entries: Iterable[ServiceEntry], descriptor: ByName) -> list[Se
     )
 
 
-def _by_name(index: int, canonical: str, descriptor: ByName, catalog: Catalog) -> ServiceEntry:
-    named = [e for e in catalog.by_name(descriptor.name) if e.enabled]
+def _by_name(index: int, canonical: str, descriptor: ByName, entries: Entries) -> ServiceEntry:
+    named = [e for e in entries.by_name(descriptor.name) if e.enabled]
     matches = name_matches(named, descriptor)
     if not matches:
         raise ServiceNotFound(_name_not_found(descriptor, named), stage=index, descriptor=canonical)
@@ -264,8 +221,8 @@ def io_matches(converters: Iterable[ServiceEntry], source: str, target: str) -> 
     )
 
 
-def _by_io(index: int, canonical: str, descriptor: ByIO, catalog: Catalog) -> ServiceEntry:
-    converters = catalog.converters()
+def _by_io(index: int, canonical: str, descriptor: ByIO, entries: Entries) -> ServiceEntry:
+    converters = entries.converters()
     matches = io_matches(converters, descriptor.source, descriptor.target)
     if not matches:
         detail = f"no converter takes {descriptor.source} and gives {descriptor.target}"
@@ -284,11 +241,11 @@ def _by_io(index: int, canonical: str, descriptor: ByIO, catalog: Catalog) -> Se
 
 
 def _by_contract(
-    index: int, canonical: str, descriptor: ByContract, catalog: Catalog
+    index: int, canonical: str, descriptor: ByContract, entries: Entries
 ) -> ServiceEntry:
     try:
         matches = [
-            e for e in catalog.by_contract(descriptor.url, descriptor.operation) if e.enabled
+            e for e in entries.by_contract(descriptor.url, descriptor.operation) if e.enabled
         ]
     except LookupError as e:
         reason = str(e.args[0]) if e.args else "the WSDL is not available"
@@ -323,10 +280,6 @@ def _one(index: int, canonical: str, matches: Sequence[ServiceEntry], *, hint: s
 
 
 def _check(index: int, entry: ServiceEntry, args: Mapping[str, Any], check_args: CheckArgs) -> None:
-    # Imported here: appserver.kinds' package imports every kind, which resolution has no
-    # need of.
-    from appserver.kinds.base import ArgumentError
-
     try:
         check_args(entry, args)
     except ArgumentError as e:

@@ -46,11 +46,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from appserver.application import Application  # noqa: E402
-from appserver.message import Message, RequestContext  # noqa: E402
+from appserver.plan import Plan, PlannedStage  # noqa: E402
 from appserver.purge import PurgePolicy, select  # noqa: E402
 from appserver.server import AppServer  # noqa: E402
-from assembler.plan import Plan, PlannedStage  # noqa: E402
 from gateway.applist import ApplicationList, Clock, PurgeReport  # noqa: E402
+from igwcore.message import Message, RequestContext  # noqa: E402
 from repository.entry import ServiceEntry  # noqa: E402
 
 TICK_S = 0.001

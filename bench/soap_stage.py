@@ -39,11 +39,9 @@ from zeep.transports import AsyncTransport
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from appserver.kinds import KINDS, DeployEnv  # noqa: E402
+from appserver.kinds import KINDS, DeployEnv, check_target  # noqa: E402
 from appserver.kinds import soap_envelope as soapenv  # noqa: E402
-from appserver.message import Message, RequestContext  # noqa: E402
-from gateway import config as configuration  # noqa: E402
-from repository.fetch import FetchPolicy  # noqa: E402
+from igwcore.message import Message, RequestContext  # noqa: E402
 from repository.wsdl import import_wsdl  # noqa: E402
 from repository.wsdlcache import wsdl_cache  # noqa: E402
 
@@ -154,22 +152,23 @@ async def main() -> None:
     proc, base = start_peer()
     wsdl = f"{base}/formatter?wsdl"
     try:
-        config = configuration.from_dict({})
-        env = DeployEnv(config=config)
-        policy = FetchPolicy.for_operator(config)
+        env = DeployEnv()
+        policy = env.fetch
 
         started = time.perf_counter()
-        imported = await import_wsdl(url=wsdl, policy=policy, cache=wsdl_cache(env.shared))
+        imported = await import_wsdl(
+            check_target=check_target, url=wsdl, policy=policy, cache=wsdl_cache(env.shared)
+        )
         cold_import = time.perf_counter() - started
         started = time.perf_counter()
-        await import_wsdl(url=wsdl, policy=policy)
+        await import_wsdl(check_target=check_target, url=wsdl, policy=policy)
         warm_import = time.perf_counter() - started
         entry = imported.entries[0]
         started = time.perf_counter()
         stage = await KINDS["soap"].deploy(entry, {"document": None}, env)
         cached_deploy = time.perf_counter() - started
         started = time.perf_counter()
-        other = await KINDS["soap"].deploy(entry, {"document": None}, DeployEnv(config=config))
+        other = await KINDS["soap"].deploy(entry, {"document": None}, DeployEnv())
         cold_deploy = time.perf_counter() - started
         await other.close()
         started = time.perf_counter()

@@ -10,17 +10,19 @@ from typing import Any
 from aiohttp import web
 from yarl import URL
 
-from gateway import console, imports, mediatype
+from appserver.kinds import check_target
+from gateway import console, imports
 from gateway.handlers import GATEWAY, gateway_of, items, json_body
 from gateway.middleware import MAX_BODY, problems
-from gateway.problems import (
+from gateway.runtime import Gateway
+from igwcore import mediatype
+from igwcore.problems import (
     BadRequest,
     InvalidCredentials,
     InvalidEntry,
     NotFound,
     Problem,
 )
-from gateway.runtime import Gateway
 from repository.entry import ServiceEntry
 
 log = logging.getLogger("integration_gateway.admin")
@@ -102,7 +104,7 @@ async def list_services(request: web.Request) -> web.Response:
 
 
 async def add_service(request: web.Request) -> web.Response:
-    entry = ServiceEntry.from_json(await json_body(request))
+    entry = ServiceEntry.from_json(await json_body(request), check_target=check_target)
     added = gateway_of(request).repository.add(entry)
     log.info("registered %s", added.id)
     return web.json_response(added.to_json(), status=201)
@@ -118,7 +120,7 @@ async def replace_service(request: web.Request) -> web.Response:
     data = await json_body(request)
     if isinstance(data, dict):
         data = {**data, "id": sid}
-    entry = ServiceEntry.from_json(data)
+    entry = ServiceEntry.from_json(data, check_target=check_target)
     replaced = gw.repository.replace(sid, entry)
     await gw.services_changed([sid])
     log.info("replaced %s", sid)
@@ -153,8 +155,7 @@ async def enable_service(request: web.Request) -> web.Response:
 
 async def reload_services(request: web.Request) -> web.Response:
     gw = gateway_of(request)
-    dirs = [gw.config.path(d) for d in gw.config.repository.service_dirs]
-    changes = gw.repository.reload_service_dirs(dirs)
+    changes = gw.reload_service_dirs()
     await gw.services_changed([*changes["changed"], *changes["removed"]])
     return web.json_response(changes)
 

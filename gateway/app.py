@@ -8,11 +8,14 @@ from aiohttp import web
 
 from appserver.application import Application
 from appserver.kinds.streams import read_limited
-from appserver.message import Message, RequestContext
-from gateway import logs, mediatype
+from gateway import logs
 from gateway.handlers import GATEWAY
 from gateway.middleware import KEY, MAX_BODY, problems
-from gateway.problems import (
+from gateway.proxy import match_route
+from gateway.runtime import Gateway, Parsed
+from igwcore import mediatype
+from igwcore.message import Message, RequestContext
+from igwcore.problems import (
     DuplicateHeader,
     HeaderTooLarge,
     NoRoute,
@@ -20,8 +23,6 @@ from gateway.problems import (
     PayloadTooLarge,
     Problem,
 )
-from gateway.proxy import match_route
-from gateway.runtime import Gateway, Parsed
 
 log = logging.getLogger("integration_gateway.http")
 
@@ -154,7 +155,7 @@ async def _integrate(request: web.Request, value: str) -> web.Response:
             context,
             timeout_s=g.stage_timeout_s,
             on_stage=lambda t: gw.metrics.stage.labels(t.service).observe(t.ms / 1000),
-            tracing=gw.tracing,
+            tracer=gw.tracing,
         )
     finally:
         app.leave()
@@ -171,9 +172,7 @@ async def _integrate(request: web.Request, value: str) -> web.Response:
 async def _application(gw: Gateway, parsed: Parsed, content_type: str) -> tuple[Application, str]:
     """The application, retried if a purge closed it while this request waited for it."""
     for _ in range(3):
-        app, cache = await gw.assembler.application(
-            parsed.descriptors, parsed.canonical, parsed.key, content_type
-        )
+        app, cache = await gw.application(parsed, content_type)
         if not app.closed:
             return app, cache
     return app, cache

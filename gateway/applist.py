@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from appserver.application import Application
 from appserver.purge import Budget, Candidate, PurgePolicy, Selection, fits
 from appserver.server import AppServer, least_loaded
-from gateway.problems import NoCapacity
+from igwcore.problems import NoCapacity
 
 log = logging.getLogger("integration_gateway.applist")
 

@@ -11,6 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from gateway import config as configuration
+from gateway import header
+from gateway.serve import serve
+from igwcore.descriptor import canonical
+from igwcore.problems import Problem
 
 EPILOG = """examples:
   integration-gateway serve --config config.toml
@@ -104,8 +108,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"integration-gateway: config: {e}", file=sys.stderr)
         return 2
     if args.command == "serve":
-        from gateway.serve import serve
-
         try:
             serve(config)
         except configuration.ConfigError as e:
@@ -116,9 +118,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _check(value: str) -> int:
-    from gateway import header
-    from gateway.problems import Problem
-
     try:
         descriptors = header.parse(value)
     except Problem as p:
@@ -129,9 +128,9 @@ def _check(value: str) -> int:
             print(value, file=sys.stderr)
             print(" " * extra["position"] + "^ expected " + extra["expected"], file=sys.stderr)
         return 2
-    canonical = header.canonical(descriptors)
-    print(canonical)
-    print(header.key(canonical))
+    canonical_form = canonical(descriptors)
+    print(canonical_form)
+    print(header.key(canonical_form))
     return 0
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_type_hints
 
+from appserver.kinds import Connection
 from appserver.purge import PurgePolicy, cron_trigger
 
 
@@ -81,28 +82,6 @@ class Route:
 
 
 @dataclass(frozen=True)
-class Connection:
-    """Credentials a `connection` alias adds to outgoing calls; secrets come from the env."""
-
-    headers: tuple[tuple[str, str], ...] = ()
-    basic_user: str = ""
-    basic_password_env: str = ""
-    bearer_env: str = ""
-
-    def outgoing_headers(self) -> dict[str, str]:
-        import base64
-
-        out = dict(self.headers)
-        if self.basic_user:
-            password = os.environ.get(self.basic_password_env, "")
-            token = base64.b64encode(f"{self.basic_user}:{password}".encode()).decode()
-            out["Authorization"] = f"Basic {token}"
-        if self.bearer_env:
-            out["Authorization"] = f"Bearer {os.environ.get(self.bearer_env, '')}"
-        return out
-
-
-@dataclass(frozen=True)
 class Config:
     gateway: GatewaySection = field(default_factory=GatewaySection)
     admin: AdminSection = field(default_factory=AdminSection)
@@ -133,7 +112,12 @@ class Config:
         return self.audit.enabled
 
     def service_settings(self, name: str) -> dict[str, Any]:
-        return self.services.get(name, {})
+        """The `[services.NAME]` table, its paths made absolute and its defaults filled in."""
+        settings = dict(self.services.get(name, {}))
+        for key, (kind, default) in SERVICE_SETTINGS.get(name, {}).items():
+            value = settings.get(key, default)
+            settings[key] = str(self.path(value)) if kind is Path else value
+        return settings
 
 
 SECTIONS = {
@@ -146,7 +130,9 @@ SECTIONS = {
     "purge": PurgePolicy,
     "telemetry": TelemetrySection,
 }
-SERVICE_SETTINGS = {"logger": {"dir": str}}
+# The keys of `[services.NAME]` tables the gateway knows: (type, default); a Path is
+# relative to the config file's folder. Tables of other services are theirs to read.
+SERVICE_SETTINGS: dict[str, dict[str, tuple[type, Any]]] = {"logger": {"dir": (Path, "var/log")}}
 
 
 def load(path: Path | None = None, **overrides: Any) -> Config:
@@ -292,7 +278,8 @@ def _services(value: Any) -> dict[str, dict[str, Any]]:
             for key, v in item.items():
                 if key not in known:
                     raise ConfigError(f"unknown key services.{name}.{key}")
-                _typecheck(f"services.{name}.{key}", known[key], v)
+                kind = known[key][0]
+                _typecheck(f"services.{name}.{key}", str if kind is Path else kind, v)
         out[name] = dict(item)
     return out
 

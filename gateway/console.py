@@ -46,7 +46,7 @@ from aiohttp import web
 from yarl import URL
 
 from gateway.handlers import gateway_of
-from gateway.problems import InvalidEntry
+from igwcore.problems import InvalidEntry
 
 PAGE = "/ui"
 COOKIE = "igw_console"

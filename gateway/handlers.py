@@ -7,8 +7,8 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway.problems import InvalidEntry
 from gateway.runtime import Gateway
+from igwcore.problems import InvalidEntry
 
 GATEWAY = web.AppKey("gateway", Gateway)
 

@@ -1,20 +1,16 @@
-"""The Integration-Config header: parse it, write its canonical form, derive the key (SPEC §1).
+"""The Integration-Config header: parse it into descriptors and derive the key (SPEC §1).
 
 Plain functions over strings and descriptors. The grammar's patterns live in
-gateway/abnf.py; this module reads a value with them in one left-to-right pass. Once
+igwcore/abnf.py; this module reads a value with them in one left-to-right pass. Once
 that pass fails, gateway/header_errors.py explains why (offset, what was expected, what
-was found).
+was found). The canonical form is written by the ground: igwcore/descriptor.py for
+stages, igwcore/urls.py for the URLs of by-contract stages (whose docstring says what a
+URL may be).
 
 Where SPEC §1 leaves room, this module decides:
 - `wsdl:` is matched case-insensitively, as ABNF matches quoted strings; it is written
   `wsdl:`.
-- A URL has a scheme when `://` comes before its first `/`, `?` or `#` (a `://` in a
-  query does not count), and that scheme must be an RFC 3986 scheme. A URL needs a
-  host unless it names its scheme (`file:///x` parses; resolution answers it 404 with a
-  reason, as SPEC §2 says); a port is at most 65535 and is written without leading
-  zeros; an empty port is dropped, and so are 80 for http and 443 for https. Nothing
-  else in a URL is rewritten (no percent-encoding or dot-segment normalization). A
-  quoted URL may hold "|", "#" and '"', but no space or tab either.
+- A quoted URL may hold "|", "#" and '"', but no space or tab.
 - Spaces around a media-type parameter's `=` are allowed (SPEC §1 allows them around
   every `=`); an alias takes no parameters.
 - A quoted argument value keeps its spaces and tabs; the canonical form quotes it again.
@@ -23,14 +19,15 @@ Where SPEC §1 leaves room, this module decides:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 
 import xxhash
 
-from gateway import abnf, header_errors
-from gateway.descriptor import ByContract, ByIO, ByName, Descriptor
-from gateway.mediatype import normalize
-from gateway.problems import TooManyArgs, TooManyStages
+from gateway import header_errors
+from igwcore import abnf
+from igwcore.descriptor import ByContract, ByIO, ByName, Descriptor
+from igwcore.mediatype import normalize
+from igwcore.problems import TooManyArgs, TooManyStages
+from igwcore.urls import canonical_url_or_none
 
 _NOT_ALLOWED = re.compile(r"[^\t\x20-\x7e]")
 _OWS = re.compile(abnf.OWS)
@@ -48,19 +45,10 @@ _ARG = re.compile(
 _BY_IO = re.compile(
     rf"(?P<source>{abnf.type}){abnf.OWS}->{abnf.OWS}(?P<target>{abnf.type}){abnf.OWS}"
 )
-_BARE = re.compile(abnf.bare)
 _QUOTED = re.compile(abnf.quoted)
 _ESCAPED = re.compile(r'\\(["\\])')
 _URL = re.compile(abnf.url)
 _OPERATION = re.compile(abnf.operation)
-# A URL SPEC §1 allows, in parts (its port still to be checked against 65535). A "://"
-# before the first "/", "?" or "#" must end a scheme: the lookahead refuses the URL where
-# it does not.
-_URL_PARTS = re.compile(
-    rf"(?:(?P<scheme>{abnf.scheme})://|(?![^/?#]*://))(?P<host>{abnf.host})?+"
-    r"(?::(?P<port>[0-9]*+))?+(?P<path>[/?#][\x21-\x7e]*+)?+"
-)
-_DEFAULT_PORTS = {"http": "80", "https": "443"}
 
 
 def parse(value: str, *, max_stages: int = 32, max_args: int = 32) -> tuple[Descriptor, ...]:
@@ -106,44 +94,9 @@ def parse(value: str, *, max_stages: int = 32, max_args: int = 32) -> tuple[Desc
         pos = _OWS.match(value, pos + 1).end()  # past the "|"
 
 
-def canonical_descriptor(descriptor: Descriptor) -> str:
-    """One stage in canonical form (SPEC §1); a ByContract's url is taken as canonical."""
-    if isinstance(descriptor, ByName):
-        name, version = descriptor.name, descriptor.version
-        head = name if version is None else f"{name}@{version}"
-        if not descriptor.args:
-            return head
-        args = ", ".join(f"{k}={_canonical_value(v)}" for k, v in sorted(descriptor.args))
-        return f"{head}({args})"
-    if isinstance(descriptor, ByIO):
-        return f"{normalize(descriptor.source)} -> {normalize(descriptor.target)}"
-    if isinstance(descriptor, ByContract):
-        url = descriptor.url
-        return f"wsdl:{url if _URL.fullmatch(url) else _quote(url)}#{descriptor.operation}"
-    raise TypeError(f"not a descriptor: {descriptor!r}")
-
-
-def canonical(descriptors: Iterable[Descriptor]) -> str:
-    """The canonical form of a chain: its stages' canonical forms joined by " | "."""
-    return " | ".join(map(canonical_descriptor, descriptors))
-
-
 def key(canonical_form: str) -> str:
     """The application key: xxh3_128 (seed 0) of the UTF-8 bytes, 32 lower-case hex digits."""
     return xxhash.xxh3_128_hexdigest(canonical_form.encode())
-
-
-def canonical_url(url: str) -> str:
-    """A by-contract URL (as unquoted) in SPEC §1's canonical form.
-
-    `http://` is put in front of a URL without a scheme; scheme and host are written lower
-    case, the port without leading zeros; an empty port and the scheme's default port are
-    dropped, an empty path is written `/`. A URL that SPEC §1 does not allow (see the
-    module's docstring: user information, no host, a space...) is returned as it is: no
-    `wsdl:` stage can name it, so it has no other spelling to be compared with.
-    """
-    canonical_form = _canonical_url(url)
-    return url if canonical_form is None else canonical_form
 
 
 # -- the three kinds of stage; each returns (descriptor, offset of the "|" or the end) --
@@ -205,7 +158,7 @@ def _by_contract(value: str, pos: int) -> tuple[ByContract, int]:
         if written is None:
             raise header_errors.contract_url_error(value, pos)
         url = written[0]
-    canonical_form = _canonical_url(url)
+    canonical_form = canonical_url_or_none(url)
     if canonical_form is None:
         raise header_errors.url_error(url, value, pos, quoted=quoted)
     pos = written.end()
@@ -227,37 +180,7 @@ def _stage_end(value: str, pos: int) -> int:
     raise header_errors.stage_end_error(value, pos)
 
 
-# -- writing URLs and values --
-
-
-def _canonical_url(url: str) -> str | None:
-    """`url` (unquoted) in canonical form, or None when SPEC §1 does not allow it."""
-    parts = _URL_PARTS.fullmatch(url)
-    if parts is None:
-        return None
-    scheme, host, port, path = parts.group("scheme", "host", "port", "path")
-    if host is None:
-        if scheme is None:
-            return None
-        host = ""  # `file:///etc/x`: allowed by the grammar, refused by resolution (404)
-    number = header_errors.port_number(port) if port else None
-    if port and number is None:
-        return None
-    scheme = "http" if scheme is None else scheme.lower()
-    port = str(number) if port else ""
-    if _DEFAULT_PORTS.get(scheme) == port:
-        port = ""
-    if not path or path[0] != "/":
-        path = "/" + (path or "")
-    return f"{scheme}://{host.lower()}{':' if port else ''}{port}{path}"
-
-
-def _canonical_value(value: str) -> str:
-    return value if _BARE.fullmatch(value) else _quote(value)
-
-
-def _quote(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+# -- reading values --
 
 
 def _unquote(quoted: str) -> str:

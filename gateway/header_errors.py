@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import re
 
-from gateway import abnf
-from gateway.problems import HeaderSyntax
+from igwcore import abnf
+from igwcore.problems import HeaderSyntax
+from igwcore.urls import port_number
 
 _OWS = re.compile(abnf.OWS)
 _IDENT = re.compile(abnf.ident)
@@ -267,14 +268,6 @@ def url_error(url: str, value: str, start: int, *, quoted: bool) -> HeaderSyntax
         if digits[0] and port_number(digits[0]) is None:
             return fail(digits.start(), "a port number up to 65535")
     raise AssertionError(f"{url!r} is a URL: there is nothing to explain")
-
-
-def port_number(digits: str) -> int | None:
-    """The port `digits` name, or None above 65535 (never int() of thousands of digits)."""
-    significant = digits.lstrip("0") or "0"
-    if len(significant) > 5 or int(significant) > 65535:
-        return None
-    return int(significant)
 
 
 def hash_error(value: str, pos: int) -> HeaderSyntax:

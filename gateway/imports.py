@@ -7,10 +7,10 @@ from typing import Any
 
 from aiohttp import web
 
+from appserver.kinds import check_target
 from gateway.handlers import gateway_of, items, json_body
-from gateway.problems import InvalidEntry
-from repository.contract import same_url
-from repository.fetch import FetchPolicy
+from igwcore.problems import InvalidEntry
+from igwcore.urls import same_url
 from repository.wsdl import WsdlImport, import_wsdl
 from repository.wsdlcache import wsdl_cache
 
@@ -59,7 +59,8 @@ async def _import(gw: Any, data: dict[str, Any], previous: str | None) -> WsdlIm
         prefix=data.get("prefix"),
         version=version,
         connection=data.get("connection"),
-        policy=FetchPolicy.for_operator(gw.config),
+        policy=gw.env.fetch,
+        check_target=check_target,
         cache=wsdl_cache(gw.env.shared),
         reserved=_taken_names(gw, version, previous),
     )

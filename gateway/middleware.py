@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from gateway import logs
-from gateway.problems import (
+from igwcore.problems import (
     BadRequest,
     InternalError,
     MethodNotAllowed,

@@ -46,7 +46,7 @@ from multidict import CIMultiDict, MultiMapping
 from yarl import URL
 
 from gateway.config import Route
-from gateway.problems import PayloadTooLarge, UpstreamFailed
+from igwcore.problems import PayloadTooLarge, UpstreamFailed
 
 log = logging.getLogger(__name__)
 

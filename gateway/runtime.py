@@ -1,29 +1,33 @@
 """The gateway's running state: one object owning the repository, the app servers, the
-application list and the assembler, shared by the public and admin listeners."""
+application list, the assembler and the assemblies under way, shared by the public and
+admin listeners. It is where `Config` becomes the plain values the layers below take."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from cachetools import LRUCache
 
-from appserver.kinds import DeployEnv
+from appserver.application import Application
+from appserver.kinds import DeployEnv, check_target
 from appserver.purge import PurgePolicy, overrides, with_overrides
 from appserver.server import AppServer
 from assembler.assemble import Assembler
 from gateway import header
 from gateway.applist import ApplicationList, Clock, PurgeReport
-from gateway.config import Config
-from gateway.descriptor import Descriptor
+from gateway.config import SERVICE_SETTINGS, Config
 from gateway.metrics import Metrics
 from gateway.proxy import Proxy
 from gateway.scheduler import PurgeScheduler
 from gateway.tracing import Tracing
+from igwcore.descriptor import Descriptor, canonical
 from repository.builtins import BUILTIN_ENTRIES
-from repository.store import Repository
+from repository.fetch import FetchPolicy
+from repository.store import Changes, Repository
 from repository.wsdlcache import remember_imports, wsdl_cache
 
 log = logging.getLogger("integration_gateway")
@@ -33,11 +37,34 @@ HEADER_CACHE_SIZE = 10_000
 POLICY_SETTING = "purge_policy"
 
 
+CacheResult = Literal["hit", "miss", "shared"]
+
+
 @dataclass(frozen=True)
 class Parsed:
     descriptors: tuple[Descriptor, ...]
     canonical: str
     key: str
+
+
+def fetch_policy(config: Config) -> FetchPolicy:
+    """`wsdl:` stages' rule for fetching a WSDL: only `[assembler] fetch_wsdl_hosts`."""
+    a = config.assembler
+    return FetchPolicy.only(
+        a.fetch_wsdl_hosts, max_bytes=a.fetch_max_bytes, timeout_s=a.fetch_timeout_s
+    )
+
+
+def deploy_env(config: Config) -> DeployEnv:
+    """What the kinds deploy stages with, taken from the configuration."""
+    names = {*config.services, *SERVICE_SETTINGS}
+    return DeployEnv(
+        connections=dict(config.connections),
+        settings={name: config.service_settings(name) for name in names},
+        max_body_bytes=config.gateway.max_body_bytes,
+        stage_timeout_s=config.gateway.stage_timeout_s,
+        fetch=fetch_policy(config).any_host(),
+    )
 
 
 class Gateway:
@@ -48,10 +75,8 @@ class Gateway:
         self.repository = Repository(config.path(config.repository.path))
         self.repository.seed(BUILTIN_ENTRIES)
         if config.repository.service_dirs:
-            self.repository.reload_service_dirs(
-                [config.path(d) for d in config.repository.service_dirs]
-            )
-        self.env = DeployEnv(config=config)
+            self.reload_service_dirs()
+        self.env = deploy_env(config)
         node = config.gateway.node
         servers = [AppServer(f"as{i}", node, self.env) for i in range(config.appserver.count)]
         # config.toml's [purge], then what PUT /purge/policy stored (appserver/purge.py).
@@ -60,7 +85,14 @@ class Gateway:
             servers, self._stored_policy(), Clock(), on_purge=self._count_purge
         )
         self.metrics.watch(lambda: list(self.applications.servers.values()))
-        self.assembler = Assembler(self.repository, self.applications, self.env, self.metrics)
+        self.assembler = Assembler(
+            self.repository,
+            self.env,
+            contract_fetch=fetch_policy(config),
+            auto_convert=config.assembler.auto_convert,
+        )
+        # Assemblies under way, by key: concurrent misses for one key share one (SPEC §2).
+        self._assembling: dict[str, asyncio.Future[Application]] = {}
         self.proxy = Proxy()
         # Raw header value -> parse result: a hit never parses (cachetools' LRU bounds it).
         self._parsed: LRUCache[str, Parsed] = LRUCache(maxsize=HEADER_CACHE_SIZE)
@@ -95,8 +127,66 @@ class Gateway:
     def parse_uncached(self, value: str) -> Parsed:
         g = self.config.gateway
         descriptors = header.parse(value, max_stages=g.max_stages, max_args=g.max_args)
-        canonical = header.canonical(descriptors)
-        return Parsed(descriptors, canonical, header.key(canonical))
+        canonical_form = canonical(descriptors)
+        return Parsed(descriptors, canonical_form, header.key(canonical_form))
+
+    async def application(
+        self, parsed: Parsed, request_type: str | None = None
+    ) -> tuple[Application, CacheResult]:
+        """The deployed application for a header: found, assembled now, or waited for."""
+        application = self.applications.get(parsed.key)
+        if application is not None:
+            return application, "hit"
+        pending = self._assembling.get(parsed.key)
+        if pending is not None:
+            return await asyncio.shield(pending), "shared"
+        future: asyncio.Future[Application] = asyncio.get_running_loop().create_future()
+        self._assembling[parsed.key] = future
+        try:
+            application = await self._assemble(parsed, request_type)
+        except BaseException as e:
+            # Not remembered: the next request tries again (SPEC §2).
+            if not future.done():
+                future.set_exception(e)
+                future.exception()  # waiters may be none: keep asyncio from warning
+            raise
+        else:
+            future.set_result(application)
+            return application, "miss"
+        finally:
+            del self._assembling[parsed.key]
+
+    async def _assemble(self, parsed: Parsed, request_type: str | None) -> Application:
+        started = time.perf_counter()
+        server = self.applications.place()
+        application = await self.assembler.assemble(
+            parsed.descriptors,
+            parsed.canonical,
+            parsed.key,
+            server,
+            self.applications.clock.now_ns(),
+            request_type=request_type,
+        )
+        try:
+            await self.applications.add(application)
+        except BaseException:
+            await application.close()
+            raise
+        elapsed = time.perf_counter() - started
+        self.metrics.assembly.observe(elapsed)
+        log.info(
+            "assembled %s on %s in %.1f ms: %s",
+            parsed.key,
+            server.name,
+            elapsed * 1000,
+            parsed.canonical,
+        )
+        return application
+
+    def reload_service_dirs(self) -> Changes:
+        """Re-read the service files of `[repository] service_dirs` (SPEC §5)."""
+        dirs = [self.config.path(d) for d in self.config.repository.service_dirs]
+        return self.repository.reload_service_dirs(dirs, check_target=check_target)
 
     async def services_changed(self, ids: list[str]) -> list[str]:
         """Undeploy every application using one of `ids`; before the change is acknowledged."""

@@ -38,11 +38,6 @@ class Tracing:
         provider.add_span_processor(BatchSpanProcessor(_exporter(telemetry)))
         return cls(provider.get_tracer("integration-gateway"), provider)
 
-    @classmethod
-    def with_provider(cls, provider: Any) -> Tracing:
-        """Spans into an SDK TracerProvider the caller made (tests: an in-memory one)."""
-        return cls(provider.get_tracer("integration-gateway"), provider)
-
     @contextlib.contextmanager
     def request(self, method: str, path: str, headers: Mapping[str, str]) -> Iterator[Any]:
         if self.tracer is None:
@@ -94,6 +89,3 @@ def _exporter(telemetry: TelemetrySection) -> Any:
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
     return OTLPSpanExporter(endpoint=telemetry.endpoint or None)
-
-
-NO_TRACING = Tracing()

@@ -1,16 +1,25 @@
-"""The service entry of SPEC §3: one frozen value, validated once when it enters."""
+"""The service entry of SPEC §3: one frozen value, validated once when it enters.
+
+An entry's own shape (name, version, params, media types) is checked here; its `target`
+belongs to its kind, and the kinds live above the repository: whoever takes an entry in
+passes the kinds' check as `check_target` (`appserver.kinds.check_target`)."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import jsonschema
 
-from gateway import mediatype
-from gateway.problems import InvalidEntry, schema_error_field
+from igwcore import mediatype
+from igwcore.problems import InvalidEntry
+from repository.validation import invalid, schema_errors
+
+TargetCheck = Callable[[str, Mapping[str, Any]], list[dict[str, str]]]
+"""Checks a `kind` and its `target`: the `/invalid-entry` errors (fields `kind` and
+`target/...`), none when both are right."""
 
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z_][A-Za-z0-9_-]*)*$")
 VERSION_RE = re.compile(r"^[A-Za-z0-9._+-]+$")
@@ -61,24 +70,18 @@ class ServiceEntry:
             object.__setattr__(self, "id", f"{self.name}@{self.version}")
 
     @classmethod
-    def from_json(cls, data: Any) -> ServiceEntry:
+    def from_json(cls, data: Any, *, check_target: TargetCheck) -> ServiceEntry:
         """Validate a JSON entry (admin API, service file, importer); 422 naming each field."""
         if not isinstance(data, dict):
             raise InvalidEntry(
                 "a service entry is a JSON object",
                 errors=[{"field": "", "reason": "not an object"}],
             )
-        errors = [
-            {"field": schema_error_field(e), "reason": e.message}
-            for e in _ENTRY_VALIDATOR.iter_errors(data)
-        ]
+        errors = schema_errors(_ENTRY_VALIDATOR, data)
         if not errors:
-            errors = _semantic_errors(data)
+            errors = [*check_target(data["kind"], data["target"]), *_semantic_errors(data)]
         if errors:
-            raise InvalidEntry(
-                f"the service entry is invalid: {errors[0]['field']}: {errors[0]['reason']}",
-                errors=errors,
-            )
+            raise invalid("the service entry is invalid", errors)
         return cls(
             id=data.get("id", ""),
             name=data["name"],
@@ -119,22 +122,9 @@ class ServiceEntry:
             "output": self.output,
         }
 
-    def with_changes(self, **changes: Any) -> ServiceEntry:
-        data = {**self.to_json(), **changes}
-        return ServiceEntry.from_json(data)
-
 
 def _semantic_errors(data: dict[str, Any]) -> list[dict[str, str]]:
-    from appserver.kinds import KINDS  # kinds own their target schemas
-
     errors: list[dict[str, str]] = []
-    kind = KINDS.get(data["kind"])
-    if kind is None:
-        errors.append({"field": "kind", "reason": f"must be one of {sorted(KINDS)}"})
-    else:
-        for e in jsonschema.Draft202012Validator(kind.target_schema).iter_errors(data["target"]):
-            path = schema_error_field(e)
-            errors.append({"field": "target" + ("/" + path if path else ""), "reason": e.message})
     for name, schema in data.get("params", {}).items():
         try:
             jsonschema.Draft202012Validator.check_schema(schema)

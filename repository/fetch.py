@@ -24,19 +24,18 @@ the one place a description is fetched, so one rule holds for the WSDL, its nest
 
 from __future__ import annotations
 
+import dataclasses
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
 from zeep.transports import Transport
 
 from repository import xmlsafe
-
-if TYPE_CHECKING:
-    from gateway.config import Config
 
 __all__ = [
     "WELL_KNOWN",
@@ -107,25 +106,23 @@ def well_known(url: str) -> bytes | None:
 
 @dataclass(frozen=True)
 class FetchPolicy:
-    """Which URLs may be fetched and how much of them."""
+    """Which URLs may be fetched and how much of them (`[assembler] fetch_*`)."""
 
-    hosts: frozenset[str] | None  # None: any host (an operator's import)
-    max_bytes: int
-    timeout_s: float
-
-    @classmethod
-    def for_contracts(cls, config: Config) -> FetchPolicy:
-        """`wsdl:URL#Op` resolution: only hosts in `[assembler] fetch_wsdl_hosts`."""
-        a = config.assembler
-        hosts = frozenset(h.strip().lower().strip("[]") for h in a.fetch_wsdl_hosts)
-        return cls(hosts=hosts, max_bytes=a.fetch_max_bytes, timeout_s=a.fetch_timeout_s)
+    hosts: frozenset[str] | None = None  # None: any host (an operator's import)
+    max_bytes: int = 5_242_880
+    timeout_s: float = 10.0
 
     @classmethod
-    def for_operator(cls, config: Config) -> FetchPolicy:
-        """An operator's import, or a stage (re)loading an imported entry's WSDL: any
-        http(s) host, the same size and time limits."""
-        a = config.assembler
-        return cls(hosts=None, max_bytes=a.fetch_max_bytes, timeout_s=a.fetch_timeout_s)
+    def only(cls, hosts: Iterable[str], *, max_bytes: int, timeout_s: float) -> FetchPolicy:
+        """`wsdl:URL#Op` resolution: only `hosts` (`fetch_wsdl_hosts`; compared lower case,
+        an IPv6 address with or without its brackets)."""
+        allowed = frozenset(h.strip().lower().strip("[]") for h in hosts)
+        return cls(hosts=allowed, max_bytes=max_bytes, timeout_s=timeout_s)
+
+    def any_host(self) -> FetchPolicy:
+        """The same limits for any http(s) host: an operator's import, or a stage
+        (re)loading an imported entry's WSDL."""
+        return dataclasses.replace(self, hosts=None)
 
     def check(self, url: str) -> None:
         """Raise FetchRefused unless `url` may be fetched."""

@@ -16,8 +16,8 @@ from typing import Any
 
 import yaml
 
-from gateway.problems import InvalidEntry
-from repository.entry import ServiceEntry
+from igwcore.problems import InvalidEntry
+from repository.entry import ServiceEntry, TargetCheck
 
 __all__ = ["ServiceFileEntry", "read_service_dirs"]
 
@@ -30,7 +30,7 @@ class ServiceFileEntry:
     file: Path
 
 
-def read_service_dirs(dirs: Iterable[Path]) -> list[ServiceFileEntry]:
+def read_service_dirs(dirs: Iterable[Path], check_target: TargetCheck) -> list[ServiceFileEntry]:
     """Every entry of every service file; InvalidEntry (naming the file) on the first bad one."""
     found: list[ServiceFileEntry] = []
     seen: dict[str, Path] = {}
@@ -40,7 +40,7 @@ def read_service_dirs(dirs: Iterable[Path]) -> list[ServiceFileEntry]:
         files = sorted({p for pattern in PATTERNS for p in folder.glob(pattern) if p.is_file()})
         for file in files:
             for where, data in _documents(file):
-                entry = _entry(file, where, data)
+                entry = _entry(file, where, data, check_target)
                 if entry.id in seen:
                     raise _invalid(
                         file, where, f"id {entry.id!r} is also defined in {seen[entry.id]}"
@@ -73,9 +73,9 @@ def _documents(file: Path) -> list[tuple[str, Any]]:
     return out
 
 
-def _entry(file: Path, where: str, data: Any) -> ServiceEntry:
+def _entry(file: Path, where: str, data: Any, check_target: TargetCheck) -> ServiceEntry:
     try:
-        return ServiceEntry.from_json(data)
+        return ServiceEntry.from_json(data, check_target=check_target)
     except InvalidEntry as e:
         errors = [
             {

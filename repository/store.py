@@ -24,14 +24,14 @@ from datetime import UTC
 from pathlib import Path
 from typing import Any, TypedDict
 
-from gateway import mediatype
-from gateway.problems import Conflict, InvalidEntry, NotFound
-from repository.entry import ServiceEntry
-from repository.imports import ImportRecord, import_record
+from igwcore import mediatype
+from igwcore.problems import Conflict, InvalidEntry, NotFound
+from repository.entry import ServiceEntry, TargetCheck
+from repository.import_record import ImportRecord, import_record
 from repository.schema import MIGRATIONS, SCHEMA_VERSION
 from repository.servicefiles import read_service_dirs
 
-__all__ = ["Changes", "ImportRecord", "Repository", "RepositoryError"]
+__all__ = ["Changes", "Repository", "RepositoryError"]
 
 
 class RepositoryError(RuntimeError):
@@ -174,10 +174,10 @@ class Repository:
                     added.append(entry.id)
         return added
 
-    def reload_service_dirs(self, dirs: Iterable[Path]) -> Changes:
+    def reload_service_dirs(self, dirs: Iterable[Path], *, check_target: TargetCheck) -> Changes:
         """Make the service-file entries those of the files in `dirs` (SPEC §5
         `/services:reload`); an invalid file raises InvalidEntry and changes nothing."""
-        found = read_service_dirs(dirs)
+        found = read_service_dirs(dirs, check_target)
         changes = Changes(added=[], changed=[], removed=[])
         with self._write() as db:
             before = {

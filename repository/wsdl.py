@@ -32,10 +32,10 @@ from zeep.wsdl.bindings.soap import SoapOperation
 from zeep.xsd import AnySimpleType, Element
 from zeep.xsd.types import builtins
 
-from gateway.problems import InvalidEntry
-from repository.entry import ServiceEntry
+from igwcore.problems import InvalidEntry
+from repository.entry import ServiceEntry, TargetCheck
 from repository.fetch import FetchPolicy, WsdlUnavailable
-from repository.store import ImportRecord
+from repository.import_record import ImportRecord
 from repository.wsdlcache import (
     SoapPort,
     Wsdl,
@@ -91,6 +91,7 @@ async def import_wsdl(
     version: str = "1.0.0",
     connection: str | None = None,
     policy: FetchPolicy,
+    check_target: TargetCheck,
     cache: WsdlCache | None = None,
     reserved: Collection[str] = (),
 ) -> WsdlImport:
@@ -119,7 +120,12 @@ async def import_wsdl(
             f"the WSDL cannot be read: {e.reason}", errors=[{"field": field, "reason": e.reason}]
         ) from e
     entries = entries_from(
-        wsdl, prefix=prefix, version=version, connection=connection, reserved=reserved
+        wsdl,
+        prefix=prefix,
+        version=version,
+        connection=connection,
+        reserved=reserved,
+        check_target=check_target,
     )
     if cache is not None:
         if text is not None:
@@ -144,9 +150,10 @@ def entries_from(
     version: str = "1.0.0",
     connection: str | None = None,
     reserved: Collection[str] = (),
+    check_target: TargetCheck,
 ) -> list[ServiceEntry]:
     """One entry per operation of each service (SPEC §5), in document order; a name in
-    `reserved` or made before gets `_2`, `_3`..."""
+    `reserved` or made before gets `_2`, `_3`... (`check_target`: the kinds' check)."""
     if not wsdl.ports:
         raise InvalidEntry(
             "the WSDL has no SOAP 1.1 or 1.2 port",
@@ -179,7 +186,7 @@ def entries_from(
                 "output": OUTPUT,
                 "target": target,
             }
-            entries.append(ServiceEntry.from_json(data))
+            entries.append(ServiceEntry.from_json(data, check_target=check_target))
     return entries
 
 

@@ -28,10 +28,10 @@ from zeep.xsd import ComplexType, Element
 from zeep.xsd.elements.any import Any as XsdAny
 from zeep.xsd.elements.indicators import Group, OrderIndicator
 
-from gateway.header import canonical_url
+from igwcore.urls import canonical_url
 from repository import xmlsafe
 from repository.fetch import FetchPolicy, GuardedTransport, WsdlUnavailable
-from repository.store import ImportRecord
+from repository.import_record import ImportRecord
 
 __all__ = [
     "SoapPort",

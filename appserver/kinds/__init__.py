@@ -1,18 +1,36 @@
 """Service kinds: how a stage of each `kind` is deployed and invoked.
 
 A kind is a small class behind `appserver.kinds.base.Kind`; adding one is one new module
-and one line in `KINDS`.
+and one line in `KINDS`. `check_target` is what the repository is given to check an
+entry's `target` against its kind.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
-from appserver.kinds.base import DeployEnv, Kind, Stage
+import jsonschema
+
+from appserver.kinds.base import Connection, DeployEnv, Kind, Stage
 from appserver.kinds.http import HttpKind
 from appserver.kinds.python import PythonKind
 from appserver.kinds.soap import SoapKind
+from repository.validation import schema_errors
 
 KINDS: Mapping[str, Kind] = {k.name: k for k in (PythonKind(), HttpKind(), SoapKind())}
 
-__all__ = ["KINDS", "DeployEnv", "Kind", "Stage"]
+_TARGET_VALIDATORS = {
+    name: jsonschema.Draft202012Validator(kind.target_schema) for name, kind in KINDS.items()
+}
+
+
+def check_target(kind: str, target: Mapping[str, Any]) -> list[dict[str, str]]:
+    """The `/invalid-entry` errors of an entry's `kind` and `target` (none: both right)."""
+    validator = _TARGET_VALIDATORS.get(kind)
+    if validator is None:
+        return [{"field": "kind", "reason": f"must be one of {sorted(KINDS)}"}]
+    return schema_errors(validator, target, prefix="target")
+
+
+__all__ = ["KINDS", "Connection", "DeployEnv", "Kind", "Stage", "check_target"]

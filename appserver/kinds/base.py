@@ -1,70 +1,80 @@
-"""The protocol every service kind implements.
+"""The protocol every service kind implements, and what a kind is given to deploy with.
 
 Deploying compiles what the stage needs once (schemas, stylesheets, HTTP sessions, WSDL
 clients); the returned `Stage` is invoked once a message and closed when its application
-goes.
+goes. A kind sees no configuration file: the gateway hands it plain values (`DeployEnv`).
 """
 
 from __future__ import annotations
 
+import base64
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
 
-if TYPE_CHECKING:
-    from appserver.message import Message, RequestContext
-    from gateway.config import Config, Connection
-    from gateway.problems import InvalidParameter
-    from repository.entry import ServiceEntry
+from igwcore.message import Message, RequestContext
+from igwcore.problems import StageError
+from repository.entry import ServiceEntry
+from repository.fetch import FetchPolicy
+
+
+@dataclass(frozen=True)
+class Connection:
+    """The credentials a `connection` alias adds to outgoing calls (`[connections.NAME]`);
+    secrets are read from the environment when a stage deploys, never stored here."""
+
+    headers: tuple[tuple[str, str], ...] = ()
+    basic_user: str = ""
+    basic_password_env: str = ""
+    bearer_env: str = ""
+
+    def outgoing_headers(self) -> dict[str, str]:
+        out = dict(self.headers)
+        if self.basic_user:
+            password = os.environ.get(self.basic_password_env, "")
+            token = base64.b64encode(f"{self.basic_user}:{password}".encode()).decode()
+            out["Authorization"] = f"Basic {token}"
+        if self.bearer_env:
+            out["Authorization"] = f"Bearer {os.environ.get(self.bearer_env, '')}"
+        return out
 
 
 @dataclass
 class DeployEnv:
-    """What a kind may use when it deploys a stage: the operator's configuration, and
-    caches shared by every application (a parsed WSDL, say) keyed by the kind."""
+    """What a kind may use when it deploys a stage: the operator's connections, the
+    `[services.NAME]` tables, the limits every stage keeps, and caches shared by every
+    application (a parsed WSDL, say) keyed by the kind."""
 
-    config: Config
+    connections: Mapping[str, Connection] = field(default_factory=dict)
+    settings: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    max_body_bytes: int = 10_485_760  # [gateway] max_body_bytes: a stage's answer at most
+    stage_timeout_s: float = 30.0  # [gateway] stage_timeout_s
+    # Where an imported entry's WSDL may be (re)loaded from: any http(s) host.
+    fetch: FetchPolicy = field(default_factory=FetchPolicy)
     shared: dict[str, Any] = field(default_factory=dict)
 
     def connection(self, entry: ServiceEntry) -> Connection | None:
         """The `[connections.NAME]` the entry's target names, if any; a name the operator
         has not configured fails the stage's deployment."""
-        from gateway.problems import StageError
-
         alias = entry.target.get("connection")
         if alias is None:
             return None
-        connection = self.config.connections.get(alias)
+        connection = self.connections.get(alias)
         if connection is None:
             raise StageError(f"connection {alias!r} is not configured")
         return connection
 
-
-class ArgumentError(ValueError):
-    """A descriptor argument that its schema allows but the service cannot use (a logger
-    file outside its folder, a stylesheet that does not parse): 422 /invalid-parameter."""
-
-    def __init__(self, parameter: str, reason: str) -> None:
-        super().__init__(f"{parameter}: {reason}")
-        self.parameter = parameter
-        self.reason = reason
-
-    def problem(self, stage: int, service: str) -> InvalidParameter:
-        from gateway.problems import InvalidParameter
-
-        return InvalidParameter(
-            f"stage {stage} ({service}): argument {self.parameter!r} is invalid: {self.reason}",
-            stage=stage,
-            parameter=self.parameter,
-            reason=self.reason,
-        )
+    def settings_of(self, name: str) -> Mapping[str, Any]:
+        """The operator's `[services.NAME]` table (empty when there is none)."""
+        return self.settings.get(name, {})
 
 
 class Stage(Protocol):
     entry: ServiceEntry
 
     async def invoke(self, message: Message, request: RequestContext) -> Message:
-        """Process one message. Raise `gateway.problems.StageError` to reject or fail."""
+        """Process one message. Raise `igwcore.StageError` to reject or fail."""
         ...
 
     def size_bytes(self) -> int:

@@ -36,24 +36,20 @@ import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 from urllib.parse import quote
 
 import aiohttp
 from multidict import CIMultiDict
 from yarl import URL
 
-from appserver.kinds.base import ArgumentError
+from appserver.kinds.base import Connection, DeployEnv
 from appserver.kinds.sessions import SESSION_BYTES, stage_session
 from appserver.kinds.streams import read_limited
-from appserver.message import Message, RequestContext
-from gateway import mediatype
-from gateway.problems import StageError
-
-if TYPE_CHECKING:
-    from appserver.kinds.base import DeployEnv
-    from gateway.config import Connection
-    from repository.entry import ServiceEntry
+from igwcore import mediatype
+from igwcore.message import Message, RequestContext
+from igwcore.problems import ArgumentError, StageError
+from repository.entry import ServiceEntry
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 BODYLESS_WHEN_EMPTY = frozenset({"GET", "DELETE"})
@@ -292,6 +288,5 @@ class HttpKind:
             raise StageError(f"parameter {e.parameter!r}: {e.reason}") from e
         except EntryError as e:
             raise StageError(f"cannot build the request: {e}") from e
-        gateway = env.config.gateway
-        backstop_s = max(60.0, 2 * gateway.stage_timeout_s)
-        return HttpStage(entry, parts, gateway.max_body_bytes, backstop_s)
+        backstop_s = max(60.0, 2 * env.stage_timeout_s)
+        return HttpStage(entry, parts, env.max_body_bytes, backstop_s)

@@ -2,7 +2,7 @@
 
 A function is called once a message as `fn(message, **args)`. A class is instantiated
 once at deploy as `cls(**args)` (plus `settings=` — the operator's `[services.NAME]`
-table — and `config=` when its constructor takes them); the instance is then called
+table — when its constructor takes it); the instance is then called
 once a message, and its `close()` (if any) runs when the application goes. Either may
 be a coroutine function; a plain function runs in a worker thread so that it never
 stalls the event loop, unless the target says `"inline": true`.
@@ -20,15 +20,13 @@ import inspect
 import json
 import sys
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
-from appserver.message import Message, RequestContext
-from gateway import mediatype
-from gateway.problems import StageError
-
-if TYPE_CHECKING:
-    from appserver.kinds.base import DeployEnv
-    from repository.entry import ServiceEntry
+from appserver.kinds.base import DeployEnv
+from igwcore import mediatype
+from igwcore.message import Message, RequestContext
+from igwcore.problems import StageError
+from repository.entry import ServiceEntry
 
 
 def load_callable(ref: str) -> Any:
@@ -135,7 +133,7 @@ class PythonKind:
             return  # reported when the stage deploys
         checker = getattr(target, "check_args", None)
         if inspect.isclass(target) and checker is not None:
-            checker(args, env.config.service_settings(entry.name))
+            checker(args, env.settings_of(entry.name))
 
     async def deploy(
         self, entry: ServiceEntry, args: Mapping[str, Any], env: DeployEnv
@@ -148,9 +146,7 @@ class PythonKind:
         if inspect.isclass(target):
             extra: dict[str, Any] = {}
             if _accepts(target, "settings"):
-                extra["settings"] = env.config.service_settings(entry.name)
-            if _accepts(target, "config"):
-                extra["config"] = env.config
+                extra["settings"] = env.settings_of(entry.name)
             instance = target(**args, **extra)
             return PythonStage(entry, instance, inline, instance)
         fixed = dict(args)

@@ -12,7 +12,7 @@ thread).
 Decisions where SPEC is silent:
 
 - Reloading the WSDL of an entry (a cold cache: a restart, an evicted parse) follows
-  the operator's rule (`FetchPolicy.for_operator`): any http(s) host, never a file.
+  the operator's rule (`DeployEnv.fetch`): any http(s) host, never a file.
   The entry is in the repository, so an operator or a permitted `wsdl:URL#Op` put it
   there. A document import's text must have been given back with
   `WsdlCache.remember` (the wiring does so from its import records at start).
@@ -32,26 +32,21 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import aiohttp
 from zeep.xsd import AnySimpleType, Element
 
 from appserver.kinds import soap_envelope as soapenv
-from appserver.kinds.base import ArgumentError
+from appserver.kinds.base import Connection, DeployEnv
 from appserver.kinds.sessions import SESSION_BYTES, stage_session
 from appserver.kinds.soap_answer import answer
 from appserver.kinds.streams import read_limited
-from appserver.message import Message, RequestContext
-from gateway.problems import StageError
-from repository.fetch import FetchPolicy, WsdlUnavailable
-from repository.wsdlcache import child_elements, wsdl_cache
-
-if TYPE_CHECKING:
-    from appserver.kinds.base import DeployEnv
-    from gateway.config import Connection
-    from repository.entry import ServiceEntry
-    from repository.wsdlcache import Wsdl
+from igwcore.message import Message, RequestContext
+from igwcore.problems import ArgumentError, StageError
+from repository.entry import ServiceEntry
+from repository.fetch import WsdlUnavailable
+from repository.wsdlcache import Wsdl, child_elements, wsdl_cache
 
 # Bigger payloads and answers are mapped in a worker thread rather than on the loop.
 OFFLOAD_BYTES = 64 * 1024
@@ -241,16 +236,15 @@ class SoapKind:
         connection = env.connection(entry)
         url = str(entry.target["wsdl"])
         try:
-            wsdl = await wsdl_cache(env.shared).load(url, FetchPolicy.for_operator(env.config))
+            wsdl = await wsdl_cache(env.shared).load(url, env.fetch)
         except WsdlUnavailable as e:
             raise StageError(f"cannot load the WSDL {url}: {e.reason}") from e
         operation, address, headers = operation_for(entry, wsdl, args, connection)
-        gateway = env.config.gateway
         return SoapStage(
             entry,
             operation,
             address,
             headers,
-            max_body_bytes=gateway.max_body_bytes,
-            timeout_s=max(60.0, 2 * gateway.stage_timeout_s),
+            max_body_bytes=env.max_body_bytes,
+            timeout_s=max(60.0, 2 * env.stage_timeout_s),
         )

@@ -16,8 +16,8 @@ import copy
 
 from lxml import etree
 
-from appserver.message import Message
-from gateway.problems import StageError
+from igwcore.message import Message
+from igwcore.problems import StageError
 from repository import xmlsafe
 
 ENVELOPE_NS = {

@@ -39,8 +39,8 @@ from zeep.xsd.types import builtins
 
 from appserver.kinds.soap_answer import ENVELOPE_NS as ENVELOPE_NS
 from appserver.kinds.soap_answer import answer as answer
-from appserver.message import Message
-from gateway import mediatype
+from igwcore import mediatype
+from igwcore.message import Message
 from repository import xmlsafe
 from repository.jsonxml import JsonXmlError, json_to_xml
 from repository.wsdlcache import child_elements

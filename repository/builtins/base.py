@@ -12,7 +12,7 @@ from typing import Any, Generic, TypeVar
 
 from lxml import etree
 
-from gateway.problems import StageError
+from igwcore.problems import StageError
 from repository import xmlsafe
 
 INLINE_LIMIT = 64 * 1024

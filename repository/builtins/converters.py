@@ -7,8 +7,8 @@ import sys
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from appserver.kinds.base import ArgumentError
-from appserver.message import Message, RequestContext
+from igwcore.message import Message, RequestContext
+from igwcore.problems import ArgumentError
 from repository import jsonxml
 from repository.builtins.base import JSON, XML, load_json, load_xml, offload, reject
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway import mediatype
+from igwcore import mediatype
 from repository.builtins.base import JSON, XML
 from repository.builtins.converters import JsonToXml, XmlToJson
 from repository.builtins.logger import LEVELS, LOG_FILE_PATTERN, Logger

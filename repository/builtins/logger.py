@@ -9,13 +9,10 @@ import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from appserver.kinds.base import ArgumentError
-from appserver.message import Message, RequestContext
-
-if TYPE_CHECKING:
-    from gateway.config import Config
+from igwcore.message import Message, RequestContext
+from igwcore.problems import ArgumentError
 
 STAGE_LOG = logging.getLogger("integration_gateway.stage.logger")
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -28,7 +25,8 @@ _CONTROL = {c: f"\\x{c:02x}" for c in range(0x20)} | {0x7F: "\\x7f"}
 class Logger:
     """Logs one line a message (method, path, media type, size, request id), at `level`,
     to the `integration_gateway.stage.logger` logger and, with `file`, to that file in
-    `[services.logger] dir`; passes the message on unchanged."""
+    `[services.logger] dir`; passes the message on unchanged. `settings` is that table, its
+    `dir` already made absolute by the gateway (relative to the config file's folder)."""
 
     def __init__(
         self,
@@ -36,7 +34,6 @@ class Logger:
         file: str | None = None,
         *,
         settings: Mapping[str, Any] | None = None,
-        config: Config | None = None,
     ) -> None:
         settings = settings or {}
         self.check_args({"level": level, "file": file}, settings)
@@ -45,7 +42,7 @@ class Logger:
         self._fd: int | None = None
         self.path: Path | None = None
         if file is not None:
-            self.path = _log_path(_log_dir(settings, config), file)
+            self.path = _log_path(Path(str(settings.get("dir", "var/log"))), file)
             try:
                 self._fd = os.open(
                     self.path,
@@ -93,11 +90,6 @@ class Logger:
 
     def size_bytes(self) -> int:
         return sys.getsizeof(self) + 512
-
-
-def _log_dir(settings: Mapping[str, Any], config: Config | None) -> Path:
-    folder = str(settings.get("dir", "var/log"))
-    return config.path(folder) if config is not None else Path(folder)
 
 
 def _log_path(folder: Path, file: str) -> Path:

@@ -15,9 +15,9 @@ import referencing
 import referencing.exceptions
 import yaml
 
-from appserver.kinds.base import ArgumentError
-from appserver.message import Message, RequestContext
-from gateway import mediatype
+from igwcore import mediatype
+from igwcore.message import Message, RequestContext
+from igwcore.problems import ArgumentError
 from repository.builtins.base import JSON_SCHEMA_COST, cost, load_json, load_xml, offload, reject
 
 

@@ -10,8 +10,8 @@ from typing import Any
 
 from lxml import etree
 
-from appserver.kinds.base import ArgumentError
-from appserver.message import Message, RequestContext
+from igwcore.message import Message, RequestContext
+from igwcore.problems import ArgumentError
 from repository import xmlsafe
 from repository.builtins.base import XML, XSD_COST, XSLT_COST, Pool, cost, load_xml, offload, reject
 

@@ -13,11 +13,10 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from appserver.kinds.base import ArgumentError, DeployEnv
+from appserver.kinds.base import Connection, DeployEnv
 from appserver.kinds.http import HttpKind, HttpStage
-from appserver.message import Message, RequestContext
-from gateway.config import Config, Connection, GatewaySection
-from gateway.problems import StageError
+from igwcore.message import Message, RequestContext
+from igwcore.problems import ArgumentError, StageError
 from repository.entry import ServiceEntry
 
 KIND = HttpKind()
@@ -102,7 +101,7 @@ async def upstream(aiohttp_server: Callable[..., Any]) -> TestServer:
 
 @pytest.fixture
 def env() -> DeployEnv:
-    return DeployEnv(config=Config())
+    return DeployEnv()
 
 
 @pytest.fixture
@@ -227,7 +226,7 @@ async def test_schema_default_fills_a_missing_argument(upstream, env, stages):
 async def test_connection_headers_come_from_the_environment(upstream, stages, monkeypatch):
     monkeypatch.setenv("IGW_TEST_TOKEN", "s3cret")
     connections = {"crm": Connection(headers=(("X-Tenant", "acme"),), bearer_env="IGW_TEST_TOKEN")}
-    env = DeployEnv(config=Config(connections=connections))
+    env = DeployEnv(connections=connections)
     e = entry(at(upstream, "/inspect/x"), connection="crm")
     seen = await answer(await deploy(stages, e, env), Message(b""))
     assert seen["headers"]["authorization"] == "Bearer s3cret"
@@ -236,7 +235,7 @@ async def test_connection_headers_come_from_the_environment(upstream, stages, mo
 
 async def test_connection_headers_win_over_parameters(upstream, stages, monkeypatch):
     monkeypatch.setenv("IGW_TEST_TOKEN", "s3cret")
-    env = DeployEnv(config=Config(connections={"crm": Connection(bearer_env="IGW_TEST_TOKEN")}))
+    env = DeployEnv(connections={"crm": Connection(bearer_env="IGW_TEST_TOKEN")})
     params = {"auth": {"type": "string", "in": "header", "wire_name": "Authorization"}}
     e = entry(at(upstream, "/inspect/x"), connection="crm", params=params)
     seen = await answer(await deploy(stages, e, env, auth="Bearer forged"), Message(b""))
@@ -327,7 +326,7 @@ async def test_redirect_is_not_followed(upstream, env, stages):
 
 
 async def test_answer_over_the_body_limit_fails(upstream, stages):
-    env = DeployEnv(config=Config(gateway=GatewaySection(max_body_bytes=4096)))
+    env = DeployEnv(max_body_bytes=4096)
     stage = await deploy(stages, entry(at(upstream, "/big")), env)
     with pytest.raises(StageError, match="over 4096 bytes"):
         await stage.invoke(Message(b"x"), REQUEST)

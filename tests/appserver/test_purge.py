@@ -18,7 +18,7 @@ from appserver.purge import (
     select,
     with_overrides,
 )
-from gateway.problems import InvalidEntry
+from igwcore.problems import InvalidEntry
 
 NOW = 1_000_000 * NS
 

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from assembler.arguments import bind, coerce
-from gateway.problems import InvalidParameter
+from igwcore.problems import InvalidParameter
 from repository.entry import ServiceEntry
 
 

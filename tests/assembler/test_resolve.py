@@ -5,12 +5,13 @@ from typing import Any
 
 import pytest
 
-from appserver.kinds.base import ArgumentError
-from assembler.plan import Plan
-from assembler.resolve import build_plan, resolve, same_version, version_key
-from gateway.descriptor import ByContract, ByIO, ByName, Descriptor
-from gateway.problems import (
+from appserver.plan import Plan
+from assembler.assemble import build_plan
+from assembler.resolve import resolve, same_version, version_key
+from igwcore.descriptor import ByContract, ByIO, ByName, Descriptor
+from igwcore.problems import (
     AmbiguousService,
+    ArgumentError,
     InvalidParameter,
     ServiceNotFound,
     TypeMismatch,
@@ -19,7 +20,7 @@ from gateway.problems import (
 from repository.entry import ServiceEntry
 
 
-class MemoryCatalog:
+class MemoryEntries:
     """A repository reduced to what resolution asks of it."""
 
     def __init__(self, *entries: ServiceEntry, contracts: Mapping[tuple[str, str], Any] = {}):
@@ -45,25 +46,14 @@ def entry(name: str, version: str = "1.0.0", **fields: Any) -> ServiceEntry:
     return ServiceEntry(name=name, version=version, **fields)
 
 
-def describe(d: Descriptor) -> str:
-    match d:
-        case ByName():
-            args = ", ".join(f"{k}={v}" for k, v in d.args)
-            return d.name + (f"@{d.version}" if d.version else "") + (f"({args})" if args else "")
-        case ByIO():
-            return f"{d.source} -> {d.target}"
-        case ByContract():
-            return f"wsdl:{d.url}#{d.operation}"
-
-
-def one(catalog: MemoryCatalog, descriptor: Descriptor, **kw: Any) -> Any:
-    (stage,) = resolve([descriptor], catalog, describe=describe, **kw)
+def one(entries: MemoryEntries, descriptor: Descriptor, **kw: Any) -> Any:
+    (stage,) = resolve([descriptor], entries, **kw)
     return stage
 
 
-def refused(catalog: MemoryCatalog, *descriptors: Descriptor, **kw: Any) -> Any:
+def refused(entries: MemoryEntries, *descriptors: Descriptor, **kw: Any) -> Any:
     with pytest.raises((ServiceNotFound, AmbiguousService, InvalidParameter)) as caught:
-        resolve(descriptors, catalog, describe=describe, **kw)
+        resolve(descriptors, entries, **kw)
     return caught.value
 
 
@@ -84,7 +74,7 @@ XML_TO_JSON = entry("xml_to_json", input=("application/xml",), output="JSON", co
 
 def test_unique_name_resolves_with_its_canonical_descriptor() -> None:
     logger = entry("logger", params={"level": {"type": "string", "default": "INFO"}})
-    stage = one(MemoryCatalog(logger), ByName("logger", args=(("level", "DEBUG"),)))
+    stage = one(MemoryEntries(logger), ByName("logger", args=(("level", "DEBUG"),)))
     assert stage.service == logger
     assert stage.descriptor == "logger(level=DEBUG)"
     assert stage.args == {"level": "DEBUG"}
@@ -93,11 +83,11 @@ def test_unique_name_resolves_with_its_canonical_descriptor() -> None:
 
 def test_ambiguous_name_lists_candidates() -> None:
     # SPEC conformance: overloads x 1.0.0 (x=) and 1.1.0 (y=), bare name.
-    catalog = MemoryCatalog(
+    entries = MemoryEntries(
         entry("x", "1.0.0", params={"x": OPTIONAL}),
         entry("x", "1.1.0", params={"y": OPTIONAL}),
     )
-    problem = refused(catalog, ByName("x"))
+    problem = refused(entries, ByName("x"))
     assert isinstance(problem, AmbiguousService)
     assert problem.status == 409
     assert problem.members["stage"] == 0
@@ -123,60 +113,60 @@ def test_ambiguous_name_lists_candidates() -> None:
 
 
 def test_argument_picks_the_overload_that_takes_it() -> None:
-    catalog = MemoryCatalog(
+    entries = MemoryEntries(
         entry("x", "1.0.0", params={"x": OPTIONAL}),
         entry("x", "1.1.0", params={"y": {"type": "integer", "default": 0}}),
     )
-    stage = one(catalog, ByName("x", args=(("y", "2"),)))
+    stage = one(entries, ByName("x", args=(("y", "2"),)))
     assert stage.service.id == "x@1.1.0"
     assert stage.args == {"y": 2}
 
 
 def test_newest_version_of_a_signature_wins() -> None:
-    catalog = MemoryCatalog(
+    entries = MemoryEntries(
         entry("svc", "1.2.0", params={"a": OPTIONAL}),
         entry("svc", "1.10.0", params={"a": OPTIONAL}),
         entry("svc", "1.9.0", params={"a": OPTIONAL}),
     )
-    assert one(catalog, ByName("svc")).service.version == "1.10.0"
+    assert one(entries, ByName("svc")).service.version == "1.10.0"
 
 
 def test_ambiguity_lists_the_newest_of_each_signature() -> None:
-    catalog = MemoryCatalog(
+    entries = MemoryEntries(
         entry("svc", "1.0.0", params={"a": OPTIONAL}),
         entry("svc", "2.0.0", params={"a": OPTIONAL}),
         entry("svc", "1.0.0", id="svc-b@1", params={"b": OPTIONAL}),
     )
-    problem = refused(catalog, ByName("svc"))
+    problem = refused(entries, ByName("svc"))
     assert [c["id"] for c in problem.members["candidates"]] == ["svc-b@1", "svc@2.0.0"]
 
 
 def test_at_1_0_pins_1_0_0() -> None:
-    catalog = MemoryCatalog(entry("svc", "1.0.0"), entry("svc", "1.1.0"))
-    assert one(catalog, ByName("svc", "1.0")).service.version == "1.0.0"
+    entries = MemoryEntries(entry("svc", "1.0.0"), entry("svc", "1.1.0"))
+    assert one(entries, ByName("svc", "1.0")).service.version == "1.0.0"
 
 
 def test_pinned_version_that_does_not_exist_says_which_do() -> None:
-    catalog = MemoryCatalog(entry("svc", "1.0.0"), entry("svc", "1.1.0"))
-    problem = refused(catalog, ByName("svc", "2"))
+    entries = MemoryEntries(entry("svc", "1.0.0"), entry("svc", "1.1.0"))
+    problem = refused(entries, ByName("svc", "2"))
     assert isinstance(problem, ServiceNotFound)
     assert problem.members == {"stage": 0, "descriptor": "svc@2"}
     assert "1.1.0, 1.0.0" in problem.detail
 
 
 def test_non_pep440_version_matches_only_by_exact_string() -> None:
-    catalog = MemoryCatalog(
+    entries = MemoryEntries(
         entry("svc", "nightly-7"), entry("svc", "1.0.0", params={"a": OPTIONAL})
     )
-    assert one(catalog, ByName("svc", "nightly-7")).service.version == "nightly-7"
-    assert isinstance(refused(catalog, ByName("svc", "Nightly-7")), ServiceNotFound)
+    assert one(entries, ByName("svc", "nightly-7")).service.version == "nightly-7"
+    assert isinstance(refused(entries, ByName("svc", "Nightly-7")), ServiceNotFound)
 
 
 def test_non_pep440_versions_sort_below_pep440_and_by_string() -> None:
     assert version_key("0.0.1") > version_key("zzz")
     assert version_key("b-2") > version_key("a-9")
-    catalog = MemoryCatalog(entry("svc", "latest"), entry("svc", "0.1"), entry("svc", "dev"))
-    assert one(catalog, ByName("svc")).service.version == "0.1"
+    entries = MemoryEntries(entry("svc", "latest"), entry("svc", "0.1"), entry("svc", "dev"))
+    assert one(entries, ByName("svc")).service.version == "0.1"
 
 
 def test_version_equality_is_pep440() -> None:
@@ -187,24 +177,24 @@ def test_version_equality_is_pep440() -> None:
 
 
 def test_missing_default_does_not_match() -> None:
-    catalog = MemoryCatalog(entry("svc", params={"a": REQUIRED, "b": OPTIONAL}))
-    problem = refused(catalog, ByName("svc", args=(("b", "1"),)))
+    entries = MemoryEntries(entry("svc", params={"a": REQUIRED, "b": OPTIONAL}))
+    problem = refused(entries, ByName("svc", args=(("b", "1"),)))
     assert isinstance(problem, ServiceNotFound)
     assert problem.members == {"stage": 0, "descriptor": "svc(b=1)"}
     assert "svc@1.0.0 takes a, b and needs a" in problem.detail
-    assert one(catalog, ByName("svc", args=(("a", "1"),))).args == {"a": "1", "b": "d"}
+    assert one(entries, ByName("svc", args=(("a", "1"),))).args == {"a": "1", "b": "d"}
 
 
 def test_unknown_argument_does_not_match_and_detail_names_the_parameters() -> None:
-    catalog = MemoryCatalog(entry("logger", params={"level": OPTIONAL, "file": OPTIONAL}))
-    problem = refused(catalog, ByName("logger", args=(("colour", "red"),)))
+    entries = MemoryEntries(entry("logger", params={"level": OPTIONAL, "file": OPTIONAL}))
+    problem = refused(entries, ByName("logger", args=(("colour", "red"),)))
     assert isinstance(problem, ServiceNotFound)
     assert "(colour)" in problem.detail
     assert "logger@1.0.0 takes file, level" in problem.detail
 
 
 def test_unknown_name_is_404_with_stage_and_descriptor() -> None:
-    problem = refused(MemoryCatalog(entry("logger")), ByName("logger"), ByName("nope"))
+    problem = refused(MemoryEntries(entry("logger")), ByName("logger"), ByName("nope"))
     assert isinstance(problem, ServiceNotFound)
     assert problem.status == 404
     assert problem.members == {"stage": 1, "descriptor": "nope"}
@@ -212,47 +202,47 @@ def test_unknown_name_is_404_with_stage_and_descriptor() -> None:
 
 
 def test_disabled_entries_are_invisible() -> None:
-    catalog = MemoryCatalog(entry("svc", enabled=False))
-    problem = refused(catalog, ByName("svc"))
+    entries = MemoryEntries(entry("svc", enabled=False))
+    problem = refused(entries, ByName("svc"))
     assert problem.detail == "no service is called 'svc'"
 
 
 def test_disabled_newer_version_leaves_the_older_one() -> None:
-    catalog = MemoryCatalog(entry("svc", "1.0.0"), entry("svc", "2.0.0", enabled=False))
-    assert one(catalog, ByName("svc")).service.version == "1.0.0"
+    entries = MemoryEntries(entry("svc", "1.0.0"), entry("svc", "2.0.0", enabled=False))
+    assert one(entries, ByName("svc")).service.version == "1.0.0"
 
 
 def test_entry_listed_twice_is_not_ambiguous() -> None:
     svc = entry("svc")
-    assert one(MemoryCatalog(svc, svc), ByName("svc")).service == svc
+    assert one(MemoryEntries(svc, svc), ByName("svc")).service == svc
 
 
 def test_equal_versions_of_one_signature_stay_ambiguous() -> None:
-    catalog = MemoryCatalog(entry("svc", "1.0"), entry("svc", "1.0.0"))
-    problem = refused(catalog, ByName("svc"))
+    entries = MemoryEntries(entry("svc", "1.0"), entry("svc", "1.0.0"))
+    problem = refused(entries, ByName("svc"))
     assert isinstance(problem, AmbiguousService)
     assert len(problem.members["candidates"]) == 2
 
 
 def test_errors_stop_at_the_first_failing_stage() -> None:
-    catalog = MemoryCatalog(
+    entries = MemoryEntries(
         entry("ok"),
         entry("amb", "1", params={"a": OPTIONAL}),
         entry("amb", "2", params={"b": OPTIONAL}),
         entry("num", params={"n": {"type": "integer"}}),
     )
-    problem = refused(catalog, ByName("ok"), ByName("num", args=(("n", "x"),)), ByName("amb"))
+    problem = refused(entries, ByName("ok"), ByName("num", args=(("n", "x"),)), ByName("amb"))
     assert isinstance(problem, InvalidParameter)
     assert problem.members["stage"] == 1
-    problem = refused(catalog, ByName("ok"), ByName("amb"), ByName("missing"))
+    problem = refused(entries, ByName("ok"), ByName("amb"), ByName("missing"))
     assert isinstance(problem, AmbiguousService)
     assert problem.members["stage"] == 1
 
 
 def test_invalid_argument_is_422_naming_the_parameter() -> None:
     levels = {"type": "string", "enum": ["DEBUG", "INFO"], "default": "INFO"}
-    catalog = MemoryCatalog(entry("logger", params={"level": levels}))
-    problem = refused(catalog, ByName("logger", args=(("level", "LOUD"),)))
+    entries = MemoryEntries(entry("logger", params={"level": levels}))
+    problem = refused(entries, ByName("logger", args=(("level", "LOUD"),)))
     assert isinstance(problem, InvalidParameter)
     assert problem.members == {
         "stage": 0,
@@ -262,7 +252,7 @@ def test_invalid_argument_is_422_naming_the_parameter() -> None:
 
 
 def test_kind_check_is_invalid_parameter() -> None:
-    catalog = MemoryCatalog(entry("logger", params={"file": OPTIONAL}))
+    entries = MemoryEntries(entry("logger", params={"file": OPTIONAL}))
     seen = []
 
     def check_args(e: ServiceEntry, args: Mapping[str, Any]) -> None:
@@ -270,9 +260,9 @@ def test_kind_check_is_invalid_parameter() -> None:
         if args["file"].startswith(".."):
             raise ArgumentError("file", "leaves the log folder")
 
-    stage = one(catalog, ByName("logger"), check_args=check_args)
+    stage = one(entries, ByName("logger"), check_args=check_args)
     assert stage.args == {"file": "d"}
-    problem = refused(catalog, ByName("logger", args=(("file", "../x"),)), check_args=check_args)
+    problem = refused(entries, ByName("logger", args=(("file", "../x"),)), check_args=check_args)
     assert isinstance(problem, InvalidParameter)
     assert problem.members == {"stage": 0, "parameter": "file", "reason": "leaves the log folder"}
     assert seen == [("logger", {"file": "d"}), ("logger", {"file": "../x"})]
@@ -283,7 +273,7 @@ def test_kind_check_is_invalid_parameter() -> None:
 
 def test_io_resolves_to_the_converter() -> None:
     stage = one(
-        MemoryCatalog(JSON_TO_XML, XML_TO_JSON), ByIO("application/json", "application/xml")
+        MemoryEntries(JSON_TO_XML, XML_TO_JSON), ByIO("application/json", "application/xml")
     )
     assert stage.service == JSON_TO_XML
     assert stage.descriptor == "application/json -> application/xml"
@@ -292,12 +282,12 @@ def test_io_resolves_to_the_converter() -> None:
 
 def test_other_services_never_make_io_ambiguous() -> None:
     lookalike = entry("my_json_to_xml", input=("application/json",), output="application/xml")
-    catalog = MemoryCatalog(JSON_TO_XML, lookalike)
-    assert one(catalog, ByIO("application/json", "application/xml")).service == JSON_TO_XML
+    entries = MemoryEntries(JSON_TO_XML, lookalike)
+    assert one(entries, ByIO("application/json", "application/xml")).service == JSON_TO_XML
 
 
 def test_io_with_no_converter_is_404() -> None:
-    problem = refused(MemoryCatalog(JSON_TO_XML), ByIO("text/csv", "application/xml"))
+    problem = refused(MemoryEntries(JSON_TO_XML), ByIO("text/csv", "application/xml"))
     assert isinstance(problem, ServiceNotFound)
     assert problem.members == {"stage": 0, "descriptor": "text/csv -> application/xml"}
 
@@ -306,7 +296,7 @@ def test_two_converters_for_one_io_are_ambiguous() -> None:
     other = entry(
         "fast_json_to_xml", input=("*/*",), output="text/xml", converter=True, version="3"
     )
-    problem = refused(MemoryCatalog(JSON_TO_XML, other), ByIO("application/json", "text/xml"))
+    problem = refused(MemoryEntries(JSON_TO_XML, other), ByIO("application/json", "text/xml"))
     assert isinstance(problem, AmbiguousService)
     assert [c["id"] for c in problem.members["candidates"]] == [
         "fast_json_to_xml@3",
@@ -323,13 +313,13 @@ def test_new_converter_version_keeps_io_unambiguous() -> None:
         converter=True,
         params={"root": {"type": "string", "default": "root"}},
     )
-    stage = one(MemoryCatalog(JSON_TO_XML, newer), ByIO("application/json", "application/xml"))
+    stage = one(MemoryEntries(JSON_TO_XML, newer), ByIO("application/json", "application/xml"))
     assert stage.service == newer
 
 
 def test_converter_input_pattern_accepts_the_source() -> None:
     csv_to_json = entry("csv_to_json", input=("text/*",), output="application/json", converter=True)
-    stage = one(MemoryCatalog(csv_to_json), ByIO("text/csv", "application/json"))
+    stage = one(MemoryEntries(csv_to_json), ByIO("text/csv", "application/json"))
     assert stage.service == csv_to_json
 
 
@@ -341,7 +331,7 @@ def test_converter_that_needs_an_argument_does_not_match_io() -> None:
         converter=True,
         params={"root": REQUIRED},
     )
-    problem = refused(MemoryCatalog(needy), ByIO("application/json", "application/xml"))
+    problem = refused(MemoryEntries(needy), ByIO("application/json", "application/xml"))
     assert isinstance(problem, ServiceNotFound)
     assert "json_to_xml@1.0.0 only with some" in problem.detail
 
@@ -353,25 +343,25 @@ URL = "http://www.cloud.com/formatter"
 
 def test_contract_resolves_to_the_soap_entry() -> None:
     op = entry("formatter.XMLCheck", kind="soap", params={"text": {"default": None}})
-    catalog = MemoryCatalog(contracts={(URL, "XMLCheck"): [op]})
-    stage = one(catalog, ByContract(URL, "XMLCheck"))
+    entries = MemoryEntries(contracts={(URL, "XMLCheck"): [op]})
+    stage = one(entries, ByContract(URL, "XMLCheck"))
     assert stage.service == op
     assert stage.descriptor == f"wsdl:{URL}#XMLCheck"
     assert stage.args == {"text": None}
 
 
 def test_contract_with_no_operation_is_404_with_reason() -> None:
-    problem = refused(MemoryCatalog(), ByContract(URL, "XMLCheck"))
+    problem = refused(MemoryEntries(), ByContract(URL, "XMLCheck"))
     assert isinstance(problem, ServiceNotFound)
     assert problem.members["descriptor"] == f"wsdl:{URL}#XMLCheck"
     assert "XMLCheck" in problem.members["reason"]
 
 
 def test_contract_lookup_error_becomes_the_reason() -> None:
-    catalog = MemoryCatalog(
+    entries = MemoryEntries(
         contracts={(URL, "Op"): LookupError("www.cloud.com is not in fetch_wsdl_hosts")}
     )
-    problem = refused(catalog, ByContract(URL, "Op"))
+    problem = refused(entries, ByContract(URL, "Op"))
     assert isinstance(problem, ServiceNotFound)
     assert problem.members["reason"] == "www.cloud.com is not in fetch_wsdl_hosts"
 
@@ -379,14 +369,14 @@ def test_contract_lookup_error_becomes_the_reason() -> None:
 def test_operation_of_several_services_is_ambiguous_until_qualified() -> None:
     a = entry("a.Op", kind="soap")
     b = entry("b.Op", kind="soap")
-    problem = refused(MemoryCatalog(contracts={(URL, "Op"): [a, b]}), ByContract(URL, "Op"))
+    problem = refused(MemoryEntries(contracts={(URL, "Op"): [a, b]}), ByContract(URL, "Op"))
     assert isinstance(problem, AmbiguousService)
     assert "Service.Port.Op" in problem.detail
 
 
 # -- build_plan ---------------------------------------------------------------------------
 
-PLAN_CATALOG = MemoryCatalog(
+PLAN_ENTRIES = MemoryEntries(
     entry("logger", params={"level": {"type": "string", "default": "INFO"}}),
     entry("xml_validator", input=("application/xml",)),
     JSON_TO_XML,
@@ -401,8 +391,7 @@ def plan(
         descriptors,
         "canonical",
         "key",
-        PLAN_CATALOG,
-        describe=describe,
+        PLAN_ENTRIES,
         auto_convert=auto_convert,
         content_type=content_type,
     )

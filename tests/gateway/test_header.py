@@ -6,10 +6,10 @@ import re
 
 import pytest
 
-from gateway import abnf
-from gateway.descriptor import ByContract, ByIO, ByName
-from gateway.header import canonical, canonical_descriptor, key, parse
-from gateway.problems import HeaderSyntax, TooManyArgs, TooManyStages
+from gateway.header import key, parse
+from igwcore import abnf
+from igwcore.descriptor import ByContract, ByIO, ByName, canonical, canonical_descriptor
+from igwcore.problems import HeaderSyntax, TooManyArgs, TooManyStages
 
 PATENT = (
     "logger(level=DEBUG, file=log.txt) | validator | JSON -> XML"

@@ -8,11 +8,11 @@ import string
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gateway import abnf
-from gateway.descriptor import ByContract, ByIO, ByName, Descriptor
-from gateway.header import canonical, canonical_descriptor, parse
-from gateway.mediatype import ALIASES, normalize
-from gateway.problems import HeaderSyntax, TooManyArgs, TooManyStages
+from gateway.header import parse
+from igwcore import abnf
+from igwcore.descriptor import ByContract, ByIO, ByName, Descriptor, canonical, canonical_descriptor
+from igwcore.mediatype import ALIASES, normalize
+from igwcore.problems import HeaderSyntax, TooManyArgs, TooManyStages
 
 settings.register_profile(
     "header", deadline=None, suppress_health_check=[HealthCheck.too_slow], max_examples=75

@@ -19,8 +19,8 @@ from aiohttp.test_utils import TestServer
 from multidict import CIMultiDict
 
 from gateway.config import Route
-from gateway.problems import UpstreamFailed
 from gateway.proxy import Proxy, end_to_end, match_route, remove_dot_segments, upstream_url
+from igwcore.problems import UpstreamFailed
 
 EVENTS = web.AppKey("events", dict[str, asyncio.Event])
 HITS = web.AppKey("hits", list[str])

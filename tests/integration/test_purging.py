@@ -11,11 +11,11 @@ from collections.abc import Callable
 from typing import Any
 
 from appserver.application import Application
-from appserver.message import Message, RequestContext
+from appserver.plan import Plan, PlannedStage
 from appserver.purge import PurgePolicy
 from appserver.server import AppServer
-from assembler.plan import Plan, PlannedStage
 from gateway.applist import ApplicationList, Clock
+from igwcore.message import Message, RequestContext
 from repository.entry import ServiceEntry
 from repository.store import MIGRATIONS
 from tests.conftest import Running, http_entry, problem

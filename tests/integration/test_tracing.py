@@ -43,7 +43,7 @@ def spans():
 
 async def test_a_span_a_request_and_a_stage(gw, upstream, spans):
     provider, exporter = spans
-    gw.gateway.tracing = Tracing.with_provider(provider)
+    gw.gateway.tracing = Tracing(provider.get_tracer("integration-gateway"), provider)
     await _echo_headers_stage(gw, upstream)
     r = await gw.call("validator | hdrs", {}, headers={"traceparent": CLIENT})
     assert r.status == 200, await r.text()
@@ -63,7 +63,7 @@ async def test_a_span_a_request_and_a_stage(gw, upstream, spans):
 
 async def test_a_failed_request_is_traced_with_its_outcome(gw, spans):
     provider, exporter = spans
-    gw.gateway.tracing = Tracing.with_provider(provider)
+    gw.gateway.tracing = Tracing(provider.get_tracer("integration-gateway"), provider)
     await gw.call("nope.missing", {})
     (span,) = exporter.get_finished_spans()
     assert span.attributes["igw.outcome"] == "service-not-found"

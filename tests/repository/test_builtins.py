@@ -9,11 +9,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import jsonschema
 import pytest
 
-from appserver.kinds.base import ArgumentError, DeployEnv
+from appserver.kinds import check_target
+from appserver.kinds.base import DeployEnv
 from appserver.kinds.python import PythonKind, load_callable
-from appserver.message import Message, RequestContext
 from gateway.config import from_dict
-from gateway.problems import StageError
+from gateway.runtime import deploy_env
+from igwcore.message import Message, RequestContext
+from igwcore.problems import ArgumentError, StageError
 from repository import builtins
 from repository.builtins import (
     BUILTIN_ENTRIES,
@@ -47,7 +49,7 @@ async def rejected(call) -> str:
 
 
 def env(tmp_path, **services) -> DeployEnv:
-    return DeployEnv(from_dict({"services": services} if services else {}, base_dir=tmp_path))
+    return deploy_env(from_dict({"services": services} if services else {}, base_dir=tmp_path))
 
 
 # --- the entries ----------------------------------------------------------------------------
@@ -55,7 +57,7 @@ def env(tmp_path, **services) -> DeployEnv:
 
 def test_builtin_entries_are_valid_service_entries():
     for entry in BUILTIN_ENTRIES:
-        assert ServiceEntry.from_json(entry.to_json()) == entry
+        assert ServiceEntry.from_json(entry.to_json(), check_target=check_target) == entry
         assert entry.id == f"{entry.name}@1.0.0" and entry.kind == "python"
         assert load_callable(entry.target["callable"]) is not None
         assert entry.description
@@ -96,7 +98,7 @@ async def test_logger_appends_to_a_file_in_the_configured_folder(tmp_path):
 
 
 async def test_logger_folder_defaults_to_var_log_beside_the_config(tmp_path):
-    logger = Logger(file="a.log", config=env(tmp_path).config)
+    logger = Logger(file="a.log", settings=env(tmp_path).settings_of("logger"))
     await logger(Message(b"x"), None)
     logger.close()
     assert "- - application/octet-stream 1 bytes" in (tmp_path / "var/log/a.log").read_text()

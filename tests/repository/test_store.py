@@ -8,10 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from gateway.problems import Conflict, InvalidEntry, NotFound
+from appserver.kinds import check_target
+from igwcore.problems import Conflict, InvalidEntry, NotFound
 from repository.builtins import BUILTIN_ENTRIES
 from repository.entry import ServiceEntry
-from repository.store import SCHEMA_VERSION, ImportRecord, Repository, RepositoryError
+from repository.import_record import ImportRecord
+from repository.schema import SCHEMA_VERSION
+from repository.store import Repository, RepositoryError
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -321,7 +324,8 @@ def run_and_crash(path: Path, code: str, expect: int = 9) -> None:
         import os, sys
         sys.path.insert(0, {root!r})
         from repository.entry import ServiceEntry
-        from repository.store import ImportRecord, Repository
+        from repository.import_record import ImportRecord
+        from repository.store import Repository
         def http(name):
             return ServiceEntry(name=name, kind="http", target={{"url": "http://svc"}})
         repo = Repository({path!r})
@@ -353,7 +357,7 @@ def test_service_files_are_loaded_from_json_and_yaml(repo, tmp_path):
         "- {name: e, kind: http, target: {url: 'http://svc/e'}, enabled: false}\n"
     )
     (folder / "notes.txt").write_text("ignored")
-    changes = repo.reload_service_dirs([folder])
+    changes = repo.reload_service_dirs([folder], check_target=check_target)
     assert sorted(changes["added"]) == ["a@1.0.0", "b@1.0.0", "c@2.0", "d@1.0.0", "e@1.0.0"]
     assert repo.get("e@1.0.0").enabled is False
     assert repo.origin("a@1.0.0") == ("file", str(folder / "one.json"))
@@ -363,15 +367,19 @@ def test_reload_reports_changed_and_removed(repo, tmp_path):
     folder = tmp_path / "services"
     folder.mkdir()
     write_json(folder / "s.json", [entry_json("a"), entry_json("b")])
-    repo.reload_service_dirs([folder])
-    assert repo.reload_service_dirs([folder]) == {"added": [], "changed": [], "removed": []}
+    repo.reload_service_dirs([folder], check_target=check_target)
+    assert repo.reload_service_dirs([folder], check_target=check_target) == {
+        "added": [],
+        "changed": [],
+        "removed": [],
+    }
     write_json(folder / "s.json", [entry_json("a", description="new"), entry_json("c")])
-    assert repo.reload_service_dirs([folder]) == {
+    assert repo.reload_service_dirs([folder], check_target=check_target) == {
         "added": ["c@1.0.0"],
         "changed": ["a@1.0.0"],
         "removed": ["b@1.0.0"],
     }
-    assert repo.reload_service_dirs([]) == {
+    assert repo.reload_service_dirs([], check_target=check_target) == {
         "added": [],
         "changed": [],
         "removed": ["a@1.0.0", "c@1.0.0"],
@@ -383,7 +391,7 @@ def test_reload_leaves_other_origins_alone(repo, tmp_path):
     repo.add(http("mine"))
     folder = tmp_path / "services"
     folder.mkdir()
-    repo.reload_service_dirs([folder])
+    repo.reload_service_dirs([folder], check_target=check_target)
     assert len(repo.list()) == len(BUILTIN_ENTRIES) + 1
 
 
@@ -391,13 +399,13 @@ def test_invalid_service_file_is_named_and_changes_nothing(repo, tmp_path):
     folder = tmp_path / "services"
     folder.mkdir()
     write_json(folder / "a.json", entry_json("a"))
-    repo.reload_service_dirs([folder])
+    repo.reload_service_dirs([folder], check_target=check_target)
     write_json(folder / "a.json", entry_json("a", description="changed"))
     write_json(
         folder / "b.json", [entry_json("b"), {"name": "bad name", "kind": "http", "target": {}}]
     )
     with pytest.raises(InvalidEntry) as info:
-        repo.reload_service_dirs([folder])
+        repo.reload_service_dirs([folder], check_target=check_target)
     fields = [e["field"] for e in info.value.members["errors"]]
     assert fields and all(f.startswith(f"{folder / 'b.json'}#/1") for f in fields)
     assert repo.get("a@1.0.0").description == ""
@@ -409,7 +417,7 @@ def test_service_file_that_does_not_parse_is_named(repo, tmp_path):
     folder.mkdir()
     (folder / "x.yml").write_text("name: [unclosed\n")
     with pytest.raises(InvalidEntry) as info:
-        repo.reload_service_dirs([folder])
+        repo.reload_service_dirs([folder], check_target=check_target)
     assert info.value.members["errors"][0]["field"] == str(folder / "x.yml")
 
 
@@ -419,7 +427,7 @@ def test_service_file_cannot_take_an_id_registered_otherwise(repo, tmp_path):
     folder.mkdir()
     write_json(folder / "a.json", entry_json("a"))
     with pytest.raises(InvalidEntry, match="does not come from a service file"):
-        repo.reload_service_dirs([folder])
+        repo.reload_service_dirs([folder], check_target=check_target)
 
 
 def test_same_id_in_two_service_files_is_refused(repo, tmp_path):
@@ -428,10 +436,10 @@ def test_same_id_in_two_service_files_is_refused(repo, tmp_path):
     write_json(folder / "a.json", entry_json("a"))
     write_json(folder / "b.json", entry_json("a"))
     with pytest.raises(InvalidEntry, match="also defined in"):
-        repo.reload_service_dirs([folder])
+        repo.reload_service_dirs([folder], check_target=check_target)
     assert repo.list() == []
 
 
 def test_missing_service_folder_is_named(repo, tmp_path):
     with pytest.raises(InvalidEntry, match="not a folder"):
-        repo.reload_service_dirs([tmp_path / "nope"])
+        repo.reload_service_dirs([tmp_path / "nope"], check_target=check_target)

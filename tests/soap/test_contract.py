@@ -8,13 +8,12 @@ from typing import Any
 
 import pytest
 
-from appserver.kinds import KINDS, DeployEnv
-from appserver.message import Message, RequestContext
-from assembler.contract import ContractUnavailable, ensure_imported, is_imported
+from appserver.kinds import KINDS, check_target
+from assembler.contract import ContractUnavailable, ensure_imported, find_by_contract, is_imported
 from gateway import config as configuration
-from gateway.header import canonical_url
-from repository.contract import find_by_contract
-from repository.fetch import FetchPolicy
+from gateway.runtime import deploy_env, fetch_policy
+from igwcore.message import Message, RequestContext
+from igwcore.urls import canonical_url
 from repository.store import Repository
 from repository.wsdl import import_wsdl
 from repository.wsdlcache import remember_imports, wsdl_cache
@@ -36,6 +35,17 @@ def config(**assembler: Any) -> Any:
     return configuration.from_dict({"assembler": {"fetch_wsdl_hosts": ["127.0.0.1"], **assembler}})
 
 
+async def ensure(url: str, repo: Any, *, shared: dict[str, Any] | None = None, **assembler: Any):
+    """`ensure_imported` as the gateway calls it, under `[assembler]` of these values."""
+    await ensure_imported(
+        url,
+        repo,
+        policy=fetch_policy(config(**assembler)),
+        cache=wsdl_cache(shared if shared is not None else {}),
+        check_target=check_target,
+    )
+
+
 def test_canonical_url_follows_spec_section_1() -> None:
     assert canonical_url("www.Cloud.com/formatter") == "http://www.cloud.com/formatter"
     assert canonical_url("HTTP://WWW.CLOUD.COM:80") == "http://www.cloud.com/"
@@ -51,8 +61,8 @@ async def test_contract_wsdl_is_fetched_and_imported_once(files: Files, repo: An
     url = files.add("contract.wsdl", wsdls.stock(NOWHERE))
     shared: dict[str, Any] = {}
     before = files.asked("contract.wsdl")
-    await asyncio.gather(*(ensure_imported(url, config(), repo, shared=shared) for _ in range(3)))
-    await ensure_imported(url.replace("http://", "HTTP://"), config(), repo, shared=shared)
+    await asyncio.gather(*(ensure(url, repo, shared=shared) for _ in range(3)))
+    await ensure(url.replace("http://", "HTTP://"), repo, shared=shared)
     assert files.asked("contract.wsdl") == before + 1
     assert is_imported(repo, url)
     (record,) = repo.list_imports()
@@ -67,7 +77,7 @@ async def test_contract_wsdl_is_fetched_and_imported_once(files: Files, repo: An
 async def test_host_not_in_fetch_wsdl_hosts_is_unavailable(files: Files, repo: Any) -> None:
     url = files.add("elsewhere.wsdl", wsdls.stock(NOWHERE)).replace("127.0.0.1", "localhost")
     with pytest.raises(ContractUnavailable) as caught:
-        await ensure_imported(url, config(), repo)
+        await ensure(url, repo)
     assert "fetch_wsdl_hosts" in caught.value.reason
     assert isinstance(caught.value, LookupError)  # what resolution's catalog may raise
     assert files.asked("elsewhere.wsdl") == 0 and repo.list_imports() == []
@@ -75,10 +85,10 @@ async def test_host_not_in_fetch_wsdl_hosts_is_unavailable(files: Files, repo: A
 
 async def test_file_url_and_redirect_elsewhere_are_unavailable(files: Files, repo: Any) -> None:
     with pytest.raises(ContractUnavailable):
-        await ensure_imported("file:///etc/passwd", config(), repo)
+        await ensure("file:///etc/passwd", repo)
     target = files.add("moved.wsdl", wsdls.stock(NOWHERE)).replace("127.0.0.1", "localhost")
     with pytest.raises(ContractUnavailable) as caught:
-        await ensure_imported(files.url(f"redirect?to={target}"), config(), repo)
+        await ensure(files.url(f"redirect?to={target}"), repo)
     assert "localhost" in caught.value.reason
     assert files.asked("moved.wsdl") == 0
 
@@ -88,32 +98,32 @@ async def test_fetch_or_parse_failure_is_unavailable_and_not_remembered(
 ) -> None:
     url = files.url("files/later.wsdl")
     with pytest.raises(ContractUnavailable) as caught:
-        await ensure_imported(url, config(), repo)
+        await ensure(url, repo)
     assert "404" in caught.value.reason
     files.add("later.wsdl", "<definitions/>")
     with pytest.raises(ContractUnavailable):
-        await ensure_imported(url, config(), repo)
+        await ensure(url, repo)
     files.add("later.wsdl", wsdls.http_only(NOWHERE))
     with pytest.raises(ContractUnavailable) as caught:
-        await ensure_imported(url, config(), repo)
+        await ensure(url, repo)
     assert "no SOAP" in caught.value.reason
     files.add("later.wsdl", wsdls.stock(NOWHERE))
-    await ensure_imported(url, config(), repo)
+    await ensure(url, repo)
     assert find_by_contract(repo, url, "GetLastTradePrice")
 
 
 async def test_too_big_is_unavailable(files: Files, repo: Any) -> None:
     url = files.add("big.wsdl", wsdls.stock(NOWHERE))
     with pytest.raises(ContractUnavailable) as caught:
-        await ensure_imported(url, config(fetch_max_bytes=1000), repo)
+        await ensure(url, repo, fetch_max_bytes=1000)
     assert "fetch_max_bytes" in caught.value.reason
 
 
 async def test_same_service_name_at_another_url_gets_numbered(files: Files, repo: Any) -> None:
     first = files.add("stock-a.wsdl", wsdls.stock(NOWHERE))
     second = files.add("stock-b.wsdl", wsdls.stock(NOWHERE))
-    await ensure_imported(first, config(), repo)
-    await ensure_imported(second, config(), repo)
+    await ensure(first, repo)
+    await ensure(second, repo)
     (a,) = find_by_contract(repo, first, "GetLastTradePrice")
     (b,) = find_by_contract(repo, second, "GetLastTradePrice")
     assert (a.name, b.name) == (
@@ -126,18 +136,21 @@ async def test_already_imported_wsdl_is_not_fetched(files: Files, repo: Any) -> 
     text = wsdls.stock(NOWHERE)
     base = files.url("files/never-served.wsdl")
     result = await import_wsdl(
-        document=text, base_url=base, policy=FetchPolicy.for_operator(config())
+        check_target=check_target,
+        document=text,
+        base_url=base,
+        policy=fetch_policy(config()).any_host(),
     )
     repo.apply_import(result.record(), result.entries)
     # Known by its base URL: nothing to fetch, even from a host that is not allowed.
-    await ensure_imported(base, config(fetch_wsdl_hosts=[]), repo)
+    await ensure(base, repo, fetch_wsdl_hosts=[])
     assert files.asked("never-served.wsdl") == 0
     assert len(find_by_contract(repo, base, "GetLastTradePrice")) == 1
 
 
 async def test_loading_a_slow_wsdl_does_not_stall_the_event_loop(files: Files, repo: Any) -> None:
     async with loop_gaps(0.01) as gaps:
-        await ensure_imported(files.url("slow?s=0.5"), config(), repo)
+        await ensure(files.url("slow?s=0.5"), repo)
     assert len(gaps) > 20  # the loop kept running during the half-second fetch
     assert max(gaps) < 0.1, max(gaps)
 
@@ -147,7 +160,10 @@ async def test_loading_a_slow_wsdl_does_not_stall_the_event_loop(files: Files, r
 
 async def imported(repo: Any, document: str, base_url: str) -> list[Any]:
     result = await import_wsdl(
-        document=document, base_url=base_url, policy=FetchPolicy.for_operator(config())
+        check_target=check_target,
+        document=document,
+        base_url=base_url,
+        policy=fetch_policy(config()).any_host(),
     )
     repo.apply_import(result.record(), result.entries)
     return list(result.entries)
@@ -191,7 +207,7 @@ async def test_derived_port_entry_deploys_and_calls_that_port(files: Files, repo
     base = files.url("files/multi.wsdl")  # not served: the text comes from the import record
     await imported(repo, wsdls.multi_port(files.url("echo")), base)
     (entry,) = find_by_contract(repo, base, "Shop.Shop12Port.Echo")
-    env = DeployEnv(config=config())
+    env = deploy_env(config())
     assert remember_imports(wsdl_cache(env.shared), repo.list_imports()) == 1
     stage = await KINDS["soap"].deploy(entry, {"text": "hi"}, env)
     try:

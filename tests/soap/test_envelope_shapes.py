@@ -8,8 +8,8 @@ from lxml import etree
 
 from appserver.kinds import soap_envelope as soapenv
 from appserver.kinds.soap_answer import answer
-from appserver.message import Message
-from gateway.problems import StageError
+from igwcore.message import Message
+from igwcore.problems import StageError
 from repository.fetch import FetchPolicy
 from repository.wsdlcache import load_wsdl
 from tests.soap import handmade

@@ -6,8 +6,8 @@ import pytest
 from lxml import etree
 
 from appserver.kinds import soap_envelope as soapenv
-from appserver.message import Message
-from gateway.problems import StageError
+from igwcore.message import Message
+from igwcore.problems import StageError
 from repository.fetch import FetchPolicy
 from repository.wsdlcache import Wsdl, load_wsdl
 from tests.soap import wsdls

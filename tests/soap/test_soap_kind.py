@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
 from lxml import etree
 
-from appserver.kinds import KINDS, DeployEnv
+from appserver.kinds import KINDS, check_target
 from appserver.kinds.soap import SoapStage
-from appserver.message import Message, RequestContext
 from gateway import config as configuration
-from gateway.problems import StageError
+from gateway.runtime import deploy_env
+from igwcore.message import Message, RequestContext
+from igwcore.problems import StageError
 from repository.entry import ServiceEntry
-from repository.fetch import FetchPolicy
 from repository.wsdl import import_wsdl
 from repository.wsdlcache import wsdl_cache
 from tests.eventloop import loop_gaps
@@ -60,17 +61,19 @@ async def deploy(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Deploy]:
             },
         }
     )
-    env = DeployEnv(config=config)
-    policy = FetchPolicy.for_operator(config)
+    env = deploy_env(config)
+    policy = env.fetch
     stages: list[SoapStage] = []
 
     async def make(
         source: dict[str, Any], args: dict[str, Any] | None = None, **target: Any
     ) -> SoapStage:
-        result = await import_wsdl(**source, policy=policy, cache=wsdl_cache(env.shared))
+        result = await import_wsdl(
+            check_target=check_target, **source, policy=policy, cache=wsdl_cache(env.shared)
+        )
         entry = result.entries[0]
         if target:
-            entry = entry.with_changes(target={**entry.target, **target})
+            entry = dataclasses.replace(entry, target={**entry.target, **target})
         full = {name: None for name in entry.params} | (args or {})
         stage = await KINDS["soap"].deploy(entry, full, env)
         stages.append(stage)
@@ -312,19 +315,22 @@ async def test_target_schema_accepts_imported_and_refuses_odd_targets() -> None:
         "kind": "soap",
         "target": {"wsdl": "https://h/x?wsdl", "service": "S", "port": "P", "operation": "op"},
     }
-    assert ServiceEntry.from_json(good).kind == "soap"
+    assert ServiceEntry.from_json(good, check_target=check_target).kind == "soap"
     for wsdl in ("file:///etc/x.wsdl", "ftp://h/x", "h/x"):
         with pytest.raises(Exception, match="target"):
-            ServiceEntry.from_json({**good, "target": {**good["target"], "wsdl": wsdl}})
+            ServiceEntry.from_json(
+                {**good, "target": {**good["target"], "wsdl": wsdl}}, check_target=check_target
+            )
 
 
 async def test_check_args_refuses_a_value_of_the_wrong_xsd_type(files: Files) -> None:
-    from appserver.kinds.base import ArgumentError
+    from igwcore.problems import ArgumentError
 
-    env = DeployEnv(config=configuration.from_dict({}))
+    env = deploy_env(configuration.from_dict({}))
     result = await import_wsdl(
+        check_target=check_target,
         document=wsdls.typed(files.url("echo")),
-        policy=FetchPolicy.for_operator(env.config),
+        policy=env.fetch,
         cache=wsdl_cache(env.shared),
     )
     entry = result.entries[0]
@@ -335,4 +341,4 @@ async def test_check_args_refuses_a_value_of_the_wrong_xsd_type(files: Files) ->
     assert caught.value.parameter == "when"
     assert "'yesterday' is not a valid dateTime" in caught.value.reason
     # Without the parse at hand nothing is checked (the stage refuses the message later).
-    kind.check_args(entry, {"when": "yesterday"}, DeployEnv(config=env.config))
+    kind.check_args(entry, {"when": "yesterday"}, deploy_env(configuration.from_dict({})))

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import pytest
 
-from gateway.header import canonical_url
-from gateway.problems import InvalidEntry
+from appserver.kinds import check_target
+from igwcore.problems import InvalidEntry
+from igwcore.urls import canonical_url
 from repository.entry import ServiceEntry
 from repository.fetch import FetchPolicy, GuardedTransport, WsdlUnavailable
-from repository.wsdl import ident_name, import_wsdl, unique
+from repository.wsdl import ident_name, unique
+from repository.wsdl import import_wsdl as import_checked_by
 from repository.wsdlcache import WsdlCache, document_urn, load_wsdl
 from tests.soap import wsdls
 from tests.soap.conftest import CORPUS, Files
 
+# Imports as the gateway makes them, with the kinds checking each entry's target.
+import_wsdl = functools.partial(import_checked_by, check_target=check_target)
 ANY_HOST = FetchPolicy(hosts=None, max_bytes=5_242_880, timeout_s=10)
 NO_HOST = FetchPolicy(hosts=frozenset(), max_bytes=5_242_880, timeout_s=10)
 NOWHERE = "http://127.0.0.1:9/nowhere"
@@ -63,14 +68,18 @@ async def test_soap_wsdl_by_url_makes_one_entry_per_operation(files: Files) -> N
 
 
 async def test_entries_pass_service_entry_validation(files: Files) -> None:
-    result = await import_wsdl(url=files.url("corpus/soap.wsdl"), policy=ANY_HOST)
+    result = await import_wsdl(
+        check_target=check_target, url=files.url("corpus/soap.wsdl"), policy=ANY_HOST
+    )
     for entry in result.entries:
-        assert ServiceEntry.from_json(entry.to_json()) == entry
+        assert ServiceEntry.from_json(entry.to_json(), check_target=check_target) == entry
 
 
 async def test_soap_wsdl_document_with_prefix_and_version() -> None:
     text = (CORPUS / "soap.wsdl").read_text()
-    result = await import_wsdl(document=text, prefix="kit.stock", version="2.1", policy=NO_HOST)
+    result = await import_wsdl(
+        check_target=check_target, document=text, prefix="kit.stock", version="2.1", policy=NO_HOST
+    )
     entries = by_name(result.entries)
     assert set(entries) == {"kit.stock.GetLastTradePrice", "kit.stock.GetLastTradePriceNoOutput"}
     assert entries["kit.stock.GetLastTradePrice"].id == "kit.stock.GetLastTradePrice@2.1"
@@ -82,7 +91,11 @@ async def test_soap_wsdl_document_with_prefix_and_version() -> None:
 
 async def test_recursive_wsdl_by_url_follows_its_relative_import(files: Files) -> None:
     before = files.asked("hello_world_recursive_import.wsdl")
-    result = await import_wsdl(url=files.url("corpus/hello_world_recursive.wsdl"), policy=ANY_HOST)
+    result = await import_wsdl(
+        check_target=check_target,
+        url=files.url("corpus/hello_world_recursive.wsdl"),
+        policy=ANY_HOST,
+    )
     assert files.asked("hello_world_recursive_import.wsdl") == before + 1
     entries = by_name(result.entries)
     assert list(entries) == [f"SOAPService.{op}" for op in HELLO_OPS]
@@ -99,7 +112,9 @@ async def test_recursive_wsdl_by_url_follows_its_relative_import(files: Files) -
 async def test_recursive_wsdl_document_resolves_imports_against_base_url(files: Files) -> None:
     text = (CORPUS / "hello_world_recursive.wsdl").read_text()
     base = files.url("corpus/hello_world_recursive.wsdl").replace("http://", "HTTP://")
-    result = await import_wsdl(document=text, base_url=base, policy=ANY_HOST)
+    result = await import_wsdl(
+        check_target=check_target, document=text, base_url=base, policy=ANY_HOST
+    )
     assert [e.name for e in result.entries] == [f"SOAPService.{op}" for op in HELLO_OPS]
     assert result.url == canonical_url(base)
     assert all(e.target["wsdl"] == canonical_url(base) for e in result.entries)
@@ -131,13 +146,16 @@ def test_ident_rules_of_spec_section_5() -> None:
 
 
 async def test_names_that_collide_get_numbered_in_document_order() -> None:
-    result = await import_wsdl(document=wsdls.odd_names(NOWHERE), policy=NO_HOST)
+    result = await import_wsdl(
+        check_target=check_target, document=wsdls.odd_names(NOWHERE), policy=NO_HOST
+    )
     assert [e.name for e in result.entries] == ["Slu_ba.get_", "Slu_ba.get__2", "Slu_ba.v._2"]
     assert [e.target["operation"] for e in result.entries] == ["getÄ", "get_", "v.2"]
 
 
 async def test_reserved_names_are_not_reused() -> None:
     result = await import_wsdl(
+        check_target=check_target,
         document=wsdls.stock(NOWHERE),
         policy=NO_HOST,
         reserved={"StockQuoteService.GetLastTradePrice"},
@@ -146,13 +164,17 @@ async def test_reserved_names_are_not_reused() -> None:
 
 
 async def test_one_prefix_for_two_services_numbers_the_second() -> None:
-    result = await import_wsdl(document=wsdls.multi_port(NOWHERE), prefix="p", policy=NO_HOST)
+    result = await import_wsdl(
+        check_target=check_target, document=wsdls.multi_port(NOWHERE), prefix="p", policy=NO_HOST
+    )
     assert [e.name for e in result.entries] == ["p.Echo", "p.Ping", "p.Echo_2"]
     assert result.entries[2].target["service"] == "Mirror"
 
 
 async def test_simple_children_become_typed_nullable_parameters() -> None:
-    result = await import_wsdl(document=wsdls.typed(NOWHERE), policy=NO_HOST)
+    result = await import_wsdl(
+        check_target=check_target, document=wsdls.typed(NOWHERE), policy=NO_HOST
+    )
     params = result.entries[0].params
 
     def nullable(t: str) -> dict[str, Any]:
@@ -172,7 +194,9 @@ async def test_simple_children_become_typed_nullable_parameters() -> None:
 
 
 async def test_operation_on_several_ports_uses_the_soap_11_port() -> None:
-    result = await import_wsdl(document=wsdls.multi_port(NOWHERE), policy=NO_HOST)
+    result = await import_wsdl(
+        check_target=check_target, document=wsdls.multi_port(NOWHERE), policy=NO_HOST
+    )
     entries = by_name(result.entries)
     assert entries["Shop.Echo"].target["port"] == "Shop11Port"
     assert entries["Shop.Echo"].target["ports"] == ["Shop12Port", "Shop11Port"]
@@ -183,7 +207,9 @@ async def test_operation_on_several_ports_uses_the_soap_11_port() -> None:
 
 async def test_wsdl_without_soap_port_is_invalid() -> None:
     with pytest.raises(InvalidEntry) as caught:
-        await import_wsdl(document=wsdls.http_only(NOWHERE), policy=NO_HOST)
+        await import_wsdl(
+            check_target=check_target, document=wsdls.http_only(NOWHERE), policy=NO_HOST
+        )
     assert caught.value.status == 422
     assert "no SOAP 1.1 or 1.2 port" in caught.value.detail
 
@@ -207,7 +233,9 @@ async def test_unparseable_or_refused_document_is_invalid() -> None:
 
 async def test_file_url_is_refused() -> None:
     with pytest.raises(InvalidEntry) as caught:
-        await import_wsdl(url=(CORPUS / "soap.wsdl").as_uri(), policy=ANY_HOST)
+        await import_wsdl(
+            check_target=check_target, url=(CORPUS / "soap.wsdl").as_uri(), policy=ANY_HOST
+        )
     assert "only http and https" in caught.value.detail
 
 
@@ -217,14 +245,20 @@ async def test_nested_file_import_is_refused(files: Files) -> None:
         await import_wsdl(url=url, policy=ANY_HOST)
     assert "only http and https" in caught.value.detail
     with pytest.raises(InvalidEntry):
-        await import_wsdl(document=wsdls.importing("/etc/passwd"), policy=ANY_HOST)
+        await import_wsdl(
+            check_target=check_target, document=wsdls.importing("/etc/passwd"), policy=ANY_HOST
+        )
 
 
 async def test_host_not_allowed_is_refused_before_any_request(files: Files) -> None:
     policy = FetchPolicy(hosts=frozenset({"127.0.0.1"}), max_bytes=5_242_880, timeout_s=10)
     before = len(files.requests)
     with pytest.raises(InvalidEntry) as caught:
-        await import_wsdl(url=files.url("corpus/soap.wsdl", host="localhost"), policy=policy)
+        await import_wsdl(
+            check_target=check_target,
+            url=files.url("corpus/soap.wsdl", host="localhost"),
+            policy=policy,
+        )
     assert "'localhost' is not in [assembler] fetch_wsdl_hosts" in caught.value.detail
     assert len(files.requests) == before
 
@@ -261,7 +295,9 @@ async def test_redirect_to_host_not_allowed_is_refused(files: Files) -> None:
     target = files.url("files/redirect-target.wsdl", host="localhost")
     files.add("redirect-target.wsdl", wsdls.stock(NOWHERE))
     with pytest.raises(InvalidEntry) as caught:
-        await import_wsdl(url=files.url(f"redirect?to={target}"), policy=policy)
+        await import_wsdl(
+            check_target=check_target, url=files.url(f"redirect?to={target}"), policy=policy
+        )
     assert "'localhost' is not in" in caught.value.detail
     assert files.asked("redirect-target.wsdl") == 0
     # Redirects within the rule are followed.
@@ -272,7 +308,9 @@ async def test_redirect_to_host_not_allowed_is_refused(files: Files) -> None:
 async def test_redirect_to_file_url_is_refused(files: Files) -> None:
     target = (CORPUS / "soap.wsdl").as_uri()
     with pytest.raises(InvalidEntry) as caught:
-        await import_wsdl(url=files.url(f"redirect?to={target}"), policy=ANY_HOST)
+        await import_wsdl(
+            check_target=check_target, url=files.url(f"redirect?to={target}"), policy=ANY_HOST
+        )
     assert "only http and https" in caught.value.detail
 
 
@@ -332,7 +370,9 @@ async def test_cache_shares_one_parse_among_concurrent_loads(files: Files) -> No
 async def test_cache_loads_a_remembered_document_without_fetching() -> None:
     text = wsdls.stock(NOWHERE)
     cache = WsdlCache()
-    result = await import_wsdl(document=text, policy=NO_HOST, cache=cache)
+    result = await import_wsdl(
+        check_target=check_target, document=text, policy=NO_HOST, cache=cache
+    )
     fresh = WsdlCache()
     fresh.remember(result.url, text)
     wsdl = await fresh.load(result.url, NO_HOST)

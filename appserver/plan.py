@@ -1,26 +1,68 @@
-"""Type-checking the pipe (SPEC §2): each stage must accept what the one before gives.
+"""A plan: what an application is made of, as resolution and the type-check decided it
+(SPEC §2), and the type-check an app server runs for each request type it meets.
 
 A stage whose output is `same` passes on the type it was given, so the links behind a run
 of leading `same` stages depend on the request's `Content-Type`. Those links are checked
 once the request's type is known (`check(stages, content_type)`), never before, and
 never converted: an application is named by its header alone, so what it is made of
-cannot depend on the request's type.
+cannot depend on the request's type. Plain functions over plain data.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
-from assembler.arguments import bind
-from assembler.plan import PlannedStage
-from assembler.resolve import Describe, io_matches
-from gateway import mediatype
-from gateway.descriptor import ByIO
-from gateway.problems import TypeMismatch, UnsupportedInput
+from igwcore import mediatype
+from igwcore.problems import TypeMismatch, UnsupportedInput
 from repository.entry import ServiceEntry
 
 SAME = mediatype.SAME
-ANY = mediatype.ANY
+
+
+@dataclass(frozen=True)
+class PlannedStage:
+    descriptor: str  # canonical descriptor; for an inserted converter, its `A -> B` form
+    service: ServiceEntry
+    args: Mapping[str, Any] = field(default_factory=dict, hash=False)  # coerced
+    inserted: bool = False  # put in by auto_convert
+
+    @property
+    def input(self) -> tuple[str, ...]:
+        return tuple(mediatype.normalize(t) for t in self.service.input)
+
+    @property
+    def output(self) -> str:
+        out = self.service.output
+        return out if out == mediatype.SAME else mediatype.normalize(out)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "descriptor": self.descriptor,
+            "service": self.service.id,
+            "input": list(self.input),
+            "output": self.output,
+            **({"inserted": True} if self.inserted else {}),
+        }
+
+
+@dataclass(frozen=True)
+class Plan:
+    canonical: str
+    key: str
+    stages: tuple[PlannedStage, ...]
+    input: tuple[str, ...]  # media types the pipe accepts (SPEC §5 /resolve)
+    output: str  # the last stage's output; "same" resolved when the request type is known
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "canonical": self.canonical,
+            "key": self.key,
+            "input": list(self.input),
+            "output": self.output,
+            "stages": [s.to_json() for s in self.stages],
+        }
 
 
 def check(stages: Sequence[PlannedStage], content_type: str | None) -> str:
@@ -99,59 +141,4 @@ def _meet(a: str, b: str) -> str | None:
         return b
     if mediatype.matches(b, a):
         return a
-    return None
-
-
-def insert_converters(
-    stages: Sequence[PlannedStage],
-    converters: Sequence[ServiceEntry],
-    describe: Describe,
-) -> tuple[PlannedStage, ...]:
-    """The pipe with a converter put in each link that does not fit, where one is unique.
-
-    Only links whose incoming type is known from the header are looked at (not those behind
-    leading `same` stages, nor behind an output of `*/*`, which fits anything at assembly).
-    For a stage that accepts several types, they are tried in its listed order, and the
-    first for which exactly one converter (newest version) takes the incoming type is used;
-    a listed pattern such as `application/*` counts as one target, so it is used only when
-    exactly one converter gives a type under it. Where no type has exactly one converter,
-    the link is left as it is, for `check` to report. The inserted stage is described as
-    `A -> B` (its by-IO descriptor) and takes its defaults as arguments.
-    """
-    planned: list[PlannedStage] = []
-    current = SAME
-    for stage in stages:
-        if current not in (SAME, ANY) and not mediatype.accepts(stage.input, current):
-            converter = _converter(current, stage.input, converters, describe, len(planned))
-            if converter is not None:
-                planned.append(converter)
-                current = converter.output
-        planned.append(stage)
-        if stage.output != SAME:
-            current = stage.output
-    return tuple(planned)
-
-
-def _converter(
-    source: str,
-    targets: Iterable[str],
-    converters: Sequence[ServiceEntry],
-    describe: Describe,
-    index: int,
-) -> PlannedStage | None:
-    for pattern in targets:
-        if pattern == ANY:
-            continue  # a stage that accepts `*/*` never needs a converter
-        usable = [
-            e
-            for e in converters
-            if e.output not in (SAME, ANY) and mediatype.matches(pattern, e.output)
-        ]
-        outputs = {mediatype.normalize(e.output) for e in usable}
-        matches = [m for target in outputs for m in io_matches(usable, source, target)]
-        if len(matches) == 1:
-            (entry,) = matches
-            descriptor = describe(ByIO(source, mediatype.normalize(entry.output)))
-            args = bind(entry, {}, stage=index)
-            return PlannedStage(descriptor=descriptor, service=entry, args=args, inserted=True)
     return None

@@ -2,7 +2,8 @@
 
 Read it side by side with SPEC.md: each pattern is the rule in the comment above it
 (`by-name` is `by_name` here). Patterns are strings; gateway/header.py (which reads a
-value) and gateway/header_errors.py (which explains a failure) compile them.
+value), gateway/header_errors.py (which explains a failure), igwcore/descriptor.py and
+igwcore/urls.py (which write the canonical form) compile them.
 Every token is greedy by nature, so token quantifiers are possessive (`*+`, `++`): a
 failed match never backtracks into a token, which keeps it linear in the value's length.
 
@@ -13,7 +14,7 @@ twice, a URL's user information, its scheme and port (the RFC 3986 rules at the 
 
 from __future__ import annotations
 
-from gateway.mediatype import ALIASES
+from igwcore.mediatype import ALIASES
 
 # Spaces and tabs, allowed at the ends and around | ( ) , = -> and a media type's ;
 OWS = r"[ \t]*+"

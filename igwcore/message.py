@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from gateway import mediatype
+from igwcore import mediatype
 
 
 @dataclass(frozen=True)

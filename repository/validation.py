@@ -1,0 +1,52 @@
+"""JSON Schema validation errors as the `errors` of a 422 `/invalid-entry` (SPEC §2):
+`[{"field", "reason"}]`, `field` a path into the document."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from jsonschema.exceptions import ValidationError
+from jsonschema.protocols import Validator
+
+from igwcore.problems import InvalidEntry
+
+__all__ = ["error_field", "invalid", "schema_errors"]
+
+
+def schema_errors(validator: Validator, data: Any, *, prefix: str = "") -> list[dict[str, str]]:
+    """Every way `data` fails `validator`, as `/invalid-entry` errors; `prefix` is the
+    path of `data` in the document it belongs to (`target`, say)."""
+    errors = []
+    for error in validator.iter_errors(data):
+        field = "/".join(p for p in (prefix, error_field(error)) if p)
+        errors.append({"field": field, "reason": error.message})
+    return errors
+
+
+def error_field(error: ValidationError) -> str:
+    """The `field` of one error: its path, plus the member that a `required` misses or an
+    `additionalProperties` refuses."""
+    path = [str(p) for p in error.absolute_path]
+    instance = error.instance
+    if error.validator == "required" and isinstance(instance, dict):
+        missing = [str(m) for m in error.validator_value if m not in instance]
+        path.extend(missing[:1])
+    elif error.validator == "additionalProperties" and isinstance(instance, dict):
+        known = error.schema.get("properties", {})
+        patterns = error.schema.get("patternProperties", {})
+        extra = [
+            str(k)
+            for k in instance
+            if k not in known and not any(re.search(p, str(k)) for p in patterns)
+        ]
+        path.extend(extra[:1])
+    return "/".join(path)
+
+
+def invalid(what: str, errors: list[dict[str, str]]) -> InvalidEntry:
+    """The 422 for `errors` (at least one) of the document `what` names, the first in
+    its detail."""
+    first = errors[0]
+    where = f"{first['field']}: " if first["field"] else ""
+    return InvalidEntry(f"{what}: {where}{first['reason']}", errors=errors)
