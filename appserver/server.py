@@ -46,24 +46,24 @@ class AppServer:
             raise
         return Application(plan, stages, app_server=self.name, node=self.node, now_ns=now_ns)
 
-    def host(self, app: Application) -> None:
-        self.applications[app.key] = app
-        self.size_bytes += app.size_bytes()
+    def host(self, application: Application) -> None:
+        self.applications[application.key] = application
+        self.size_bytes += application.size_bytes()
 
     def release(self, key: str) -> Application | None:
-        app = self.applications.pop(key, None)
-        if app is not None:
-            self.size_bytes -= app.size_bytes()
-        return app
+        application = self.applications.pop(key, None)
+        if application is not None:
+            self.size_bytes -= application.size_bytes()
+        return application
 
-    def remeasure(self, app: Application) -> None:
+    def remeasure(self, application: Application) -> None:
         """Refresh the estimate of a hosted application: a stage grows while in use (a
         second compiled stylesheet for a second concurrent request)."""
-        if self.applications.get(app.key) is app:
-            before = app.size_bytes()
-            self.size_bytes += app.remeasure() - before
+        if self.applications.get(application.key) is application:
+            before = application.size_bytes()
+            self.size_bytes += application.remeasure() - before
 
 
 def least_loaded(servers: Iterable[AppServer]) -> AppServer:
-    """The app server holding the fewest applications, then the fewest estimated bytes."""
+    """The application server holding the fewest applications, then the fewest estimated bytes."""
     return min(servers, key=lambda s: (len(s.applications), s.size_bytes))

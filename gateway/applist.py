@@ -1,7 +1,7 @@
 """The application list (SPEC §6): key → deployed application, with its last use.
 
 It is the one owner of which applications exist. Applications leave it only through
-`remove()` — a purge, a DELETE, a changed service — which takes them off their app
+`remove()` — a purge, a DELETE, a changed service — which takes them off their application
 server at once and closes them once their requests in flight have finished.
 
 A purge works in time-boxed slices (`SLICE_S` of work, then a turn for the event loop),
@@ -112,78 +112,80 @@ class ApplicationList:
     def get(self, key: str) -> Application | None:
         return self._apps.get(key)
 
-    def touch(self, app: Application, *, hit: bool) -> None:
+    def touch(self, application: Application, *, hit: bool) -> None:
         """Record a use: `last_used`, `hits` when it was a hit, and the size as it is now."""
-        app.last_used_ns = self.clock.now_ns()
-        app.hits += hit
-        self.servers[app.app_server].remeasure(app)
+        application.last_used_ns = self.clock.now_ns()
+        application.hits += hit
+        self.servers[application.app_server].remeasure(application)
 
     def place(self) -> AppServer:
         return least_loaded(self.servers.values())
 
-    async def add(self, app: Application) -> None:
+    async def add(self, application: Application) -> None:
         """Host a built application; with `on_deploy`, purge first so the budget holds
         after it (SPEC §6), or answer 503 /no-capacity when nothing could go."""
-        server = self.servers[app.app_server]
+        server = self.servers[application.app_server]
         if not self.policy.on_deploy:
-            self._host(server, app)
+            self._host(server, application)
             return
         async with self._purging:
-            while not self._has_room(server, app):
-                room = {server.name: Budget(1, app.size_bytes())}
+            while not self._has_room(server, application):
+                room = {server.name: Budget(1, application.size_bytes())}
                 report = await self._purge(self.policy, reserve=room)
                 self._observe("deploy", report)
                 # Nothing went: every application left is in flight (or the budget
                 # cannot hold this one at all). Something went: try again, as one chosen
                 # may have been used meanwhile.
-                if not report.purged and not self._has_room(server, app):
-                    raise self._no_capacity(server, app)
-            self._host(server, app)
+                if not report.purged and not self._has_room(server, application):
+                    raise self._no_capacity(server, application)
+            self._host(server, application)
 
-    def _has_room(self, server: AppServer, app: Application) -> bool:
-        return fits(self.policy, len(server.applications) + 1, server.size_bytes + app.size_bytes())
+    def _has_room(self, server: AppServer, application: Application) -> bool:
+        return fits(
+            self.policy, len(server.applications) + 1, server.size_bytes + application.size_bytes()
+        )
 
-    def _no_capacity(self, server: AppServer, app: Application) -> NoCapacity:
+    def _no_capacity(self, server: AppServer, application: Application) -> NoCapacity:
         p = self.policy
-        if not fits(p, 1, app.size_bytes()):
+        if not fits(p, 1, application.size_bytes()):
             return NoCapacity(
-                f"the application alone ({app.size_bytes()} bytes) is over the purge "
+                f"the application alone ({application.size_bytes()} bytes) is over the purge "
                 f"policy's budget (max_apps {p.max_apps}, max_bytes {p.max_bytes})"
             )
         return NoCapacity(
-            f"app server {server.name} is full of applications with requests in flight "
+            f"application server {server.name} is full of applications with requests in flight "
             f"({len(server.applications)} of max_apps {p.max_apps}, {server.size_bytes} of "
             f"max_bytes {p.max_bytes} bytes); try again soon"
         )
 
-    def _host(self, server: AppServer, app: Application) -> None:
-        server.host(app)
-        self._apps[app.key] = app
-        for service in app.service_ids:
-            self._users.setdefault(service, set()).add(app.key)
+    def _host(self, server: AppServer, application: Application) -> None:
+        server.host(application)
+        self._apps[application.key] = application
+        for service in application.service_ids:
+            self._users.setdefault(service, set()).add(application.key)
 
     def remove(self, keys: Iterable[str]) -> list[Application]:
         """Take applications off the list now; close each once its requests are done."""
         removed = []
         for key in keys:
-            app = self._apps.pop(key, None)
-            if app is not None:
-                self._retire(app)
-                removed.append(app)
+            application = self._apps.pop(key, None)
+            if application is not None:
+                self._retire(application)
+                removed.append(application)
         return removed
 
-    def _retire(self, app: Application) -> None:
-        self.servers[app.app_server].release(app.key)
-        for service in app.service_ids:
+    def _retire(self, application: Application) -> None:
+        self.servers[application.app_server].release(application.key)
+        for service in application.service_ids:
             users = self._users.get(service)
             if users is not None:
-                users.discard(app.key)
+                users.discard(application.key)
                 if not users:
                     del self._users[service]
-        if app.in_flight:
-            self._close_after_requests(app)
+        if application.in_flight:
+            self._close_after_requests(application)
             return
-        self._to_close.append(app)
+        self._to_close.append(application)
         if not self._purge_running:
             self._start_closer()
 
@@ -191,8 +193,8 @@ class ApplicationList:
         if self._closer is None and self._to_close:
             self._closer = asyncio.get_running_loop().create_task(self._close_idle())
 
-    def _close_after_requests(self, app: Application) -> None:
-        task = asyncio.get_running_loop().create_task(app.close())
+    def _close_after_requests(self, application: Application) -> None:
+        task = asyncio.get_running_loop().create_task(application.close())
         self._closing.add(task)
         task.add_done_callback(self._closing.discard)
 
@@ -201,11 +203,11 @@ class ApplicationList:
         slices = Slices()
         try:
             while self._to_close:
-                app = self._to_close.popleft()
-                if app.in_flight:  # a request took it just before it left the list
-                    self._close_after_requests(app)
+                application = self._to_close.popleft()
+                if application.in_flight:  # a request took it just before it left the list
+                    self._close_after_requests(application)
                 else:
-                    await app.close()
+                    await application.close()
                 if slices.due():
                     await slices.pause()
         finally:
@@ -230,8 +232,8 @@ class ApplicationList:
 
     def candidates(self) -> Iterator[Candidate]:
         """Every application as selection sees it."""
-        for app in list(self._apps.values()):
-            yield _candidate(app)
+        for application in list(self._apps.values()):
+            yield _candidate(application)
 
     async def purge(
         self,
@@ -268,18 +270,24 @@ class ApplicationList:
         snapshot = list(self._apps.values())
         snapshot.reverse()
         while snapshot:
-            app = snapshot.pop()
-            if self._apps.get(app.key) is app and selection.offer(_candidate(app)):
-                freed += self._take(app)
-                purged.append(app.key)
+            application = snapshot.pop()
+            if self._apps.get(application.key) is application and selection.offer(
+                _candidate(application)
+            ):
+                freed += self._take(application)
+                purged.append(application.key)
             if slices.due():
                 await slices.pause()
         for candidate in selection.over_budget():
-            app = self._apps.get(candidate.key)
+            application = self._apps.get(candidate.key)
             # Used since it was offered (or gone, or deployed anew): it stays.
-            if app is not None and app.last_used_ns == candidate.last_used_ns and not app.in_flight:
-                freed += self._take(app)
-                purged.append(app.key)
+            if (
+                application is not None
+                and application.last_used_ns == candidate.last_used_ns
+                and not application.in_flight
+            ):
+                freed += self._take(application)
+                purged.append(application.key)
             if slices.due():
                 await slices.pause()
         for _ in selection.discard():
@@ -289,10 +297,10 @@ class ApplicationList:
             log.info("purged %d applications, %d bytes", len(purged), freed)
         return PurgeReport(purged, freed, len(self._apps))
 
-    def _take(self, app: Application) -> int:
-        del self._apps[app.key]
-        self._retire(app)
-        return app.size_bytes()
+    def _take(self, application: Application) -> int:
+        del self._apps[application.key]
+        self._retire(application)
+        return application.size_bytes()
 
     def _observe(self, trigger: str, report: PurgeReport) -> None:
         if self._on_purge is not None:
@@ -311,5 +319,11 @@ class ApplicationList:
         await self.wait_closed()
 
 
-def _candidate(app: Application) -> Candidate:
-    return Candidate(app.key, app.app_server, app.last_used_ns, app.in_flight, app.size_bytes())
+def _candidate(application: Application) -> Candidate:
+    return Candidate(
+        application.key,
+        application.app_server,
+        application.last_used_ns,
+        application.in_flight,
+        application.size_bytes(),
+    )

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from gateway import logs
+from gateway.keys import KEY, MAX_BODY
 from igwcore.problems import (
     BadRequest,
     InternalError,
@@ -22,8 +23,6 @@ log = logging.getLogger("integration_gateway.http")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 PROBLEM_JSON = "application/problem+json"
-MAX_BODY = web.AppKey("max_body", int)
-KEY = web.RequestKey("igw_key", str)  # the application key, once computed
 
 
 def problem_response(problem: Problem) -> web.Response:

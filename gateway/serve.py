@@ -17,8 +17,8 @@ from aiohttp import web
 
 from gateway import logs
 from gateway.admin import create_admin_app, is_loopback
-from gateway.app import create_app
 from gateway.config import Config, ConfigError
+from gateway.public import create_public_app
 from gateway.runtime import Gateway
 
 log = logging.getLogger("integration_gateway")
@@ -41,7 +41,9 @@ async def run(config: Config, *, ready: asyncio.Event | None = None) -> None:
     check_startable(config)
     gateway = Gateway(config)
     await gateway.start()
-    public = web.AppRunner(create_app(gateway), access_log=None, shutdown_timeout=DRAIN_SECONDS)
+    public = web.AppRunner(
+        create_public_app(gateway), access_log=None, shutdown_timeout=DRAIN_SECONDS
+    )
     admin = web.AppRunner(create_admin_app(gateway), access_log=None, shutdown_timeout=5)
     await public.setup()
     await admin.setup()
@@ -70,7 +72,7 @@ async def run(config: Config, *, ready: asyncio.Event | None = None) -> None:
         if ready is not None:
             ready.set()
         await stop.wait()
-        busy = sum(app.in_flight for app in gateway.applications)
+        busy = sum(application.in_flight for application in gateway.applications)
         log.info(
             "stopping: draining %d integration requests in flight (up to %g s)",
             busy,

@@ -16,7 +16,7 @@ from aiohttp.test_utils import TestServer
 
 from gateway import config as configuration
 from gateway.admin import create_admin_app
-from gateway.app import create_app
+from gateway.public import create_public_app
 from gateway.runtime import Gateway
 
 HEADER = "Integration-Config"
@@ -164,7 +164,7 @@ async def start_gateway(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable
     ) -> Running:
         gw = Gateway(config_for(work or tmp_path, upstream, **sections))
         await gw.start()
-        public = TestServer(create_app(gw), host="127.0.0.1")
+        public = TestServer(create_public_app(gw), host="127.0.0.1")
         admin = TestServer(create_admin_app(gw), host="127.0.0.1")
         await public.start_server()
         await admin.start_server()

@@ -9,15 +9,15 @@ client's argument decides (a stylesheet, a schema's regular expressions) always 
 worker thread.
 
 One module a built-in (`logger`, `validator`, `xmlservices` for `xml_validator` and
-`xslt`), the two converters together, what they share in `base`, and their entries in
+`xslt`), the two converters together, what they share in `support`, and their entries in
 `entries`. The entries name their classes `repository.builtins:Logger` and so on, and
 repositories keep those names: the classes are exported from here.
 """
 
-from repository.builtins.base import INLINE_LIMIT, offload
 from repository.builtins.converters import JsonToXml, XmlToJson
 from repository.builtins.entries import BUILTIN_ENTRIES
 from repository.builtins.logger import Logger
+from repository.builtins.support import INLINE_LIMIT, offload
 from repository.builtins.validator import Validator
 from repository.builtins.xmlservices import XmlValidator, Xslt
 

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 from igwcore.message import Message, RequestContext
 from igwcore.problems import ArgumentError
 from repository import jsonxml
-from repository.builtins.base import JSON, XML, load_json, load_xml, offload, reject
+from repository.builtins.support import JSON, XML, load_json, load_xml, offload, reject
 
 
 class _Converter:

@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from igwcore import mediatype
-from repository.builtins.base import JSON, XML
 from repository.builtins.converters import JsonToXml, XmlToJson
 from repository.builtins.logger import LEVELS, LOG_FILE_PATTERN, Logger
+from repository.builtins.support import JSON, XML
 from repository.builtins.validator import Validator
 from repository.builtins.xmlservices import XmlValidator, Xslt
 from repository.entry import ServiceEntry

@@ -18,7 +18,7 @@ import yaml
 from igwcore import mediatype
 from igwcore.message import Message, RequestContext
 from igwcore.problems import ArgumentError
-from repository.builtins.base import JSON_SCHEMA_COST, cost, load_json, load_xml, offload, reject
+from repository.builtins.support import JSON_SCHEMA_COST, cost, load_json, load_xml, offload, reject
 
 
 class Validator:

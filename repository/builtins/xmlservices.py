@@ -13,7 +13,16 @@ from lxml import etree
 from igwcore.message import Message, RequestContext
 from igwcore.problems import ArgumentError
 from repository import xmlsafe
-from repository.builtins.base import XML, XSD_COST, XSLT_COST, Pool, cost, load_xml, offload, reject
+from repository.builtins.support import (
+    XML,
+    XSD_COST,
+    XSLT_COST,
+    Pool,
+    cost,
+    load_xml,
+    offload,
+    reject,
+)
 
 
 def _parse_argument(name: str, text: Any, what: str) -> etree._Element:

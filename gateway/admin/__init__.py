@@ -11,9 +11,12 @@ from aiohttp import web
 from yarl import URL
 
 from appserver.kinds import check_target
-from gateway import console, imports
-from gateway.handlers import GATEWAY, gateway_of, items, json_body
-from gateway.middleware import MAX_BODY, problems
+from gateway import console
+from gateway.admin import imports
+from gateway.admin.routing import items, json_body
+from gateway.admin.schemas import document
+from gateway.keys import GATEWAY, MAX_BODY, gateway_of
+from gateway.middleware import problems
 from gateway.runtime import Gateway
 from igwcore import mediatype
 from igwcore.problems import (
@@ -193,10 +196,10 @@ async def list_applications(request: web.Request) -> web.Response:
 
 def _application(request: web.Request) -> Any:
     key = request.match_info["key"]
-    app = gateway_of(request).applications.get(key)
-    if app is None:
+    application = gateway_of(request).applications.get(key)
+    if application is None:
         raise NotFound(f"no application with key {key} is deployed")
-    return app
+    return application
 
 
 async def get_application(request: web.Request) -> web.Response:
@@ -204,8 +207,8 @@ async def get_application(request: web.Request) -> web.Response:
 
 
 async def delete_application(request: web.Request) -> web.Response:
-    app = _application(request)
-    gateway_of(request).applications.remove([app.key])
+    application = _application(request)
+    gateway_of(request).applications.remove([application.key])
     return web.Response(status=204)
 
 
@@ -245,8 +248,6 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 async def openapi(request: web.Request) -> web.Response:
-    from gateway.openapi import document
-
     return web.json_response(document())
 
 

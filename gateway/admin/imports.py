@@ -8,7 +8,8 @@ from typing import Any
 from aiohttp import web
 
 from appserver.kinds import check_target
-from gateway.handlers import gateway_of, items, json_body
+from gateway.admin.routing import items, json_body
+from gateway.keys import gateway_of
 from igwcore.problems import InvalidEntry
 from igwcore.urls import same_url
 from repository.wsdl import WsdlImport, import_wsdl

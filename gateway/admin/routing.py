@@ -1,4 +1,4 @@
-"""What every aiohttp handler of the gateway shares: the running gateway, JSON bodies."""
+"""What the admin API's handlers share: JSON bodies in, lists out (SPEC §5)."""
 
 from __future__ import annotations
 
@@ -7,14 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway.runtime import Gateway
 from igwcore.problems import InvalidEntry
-
-GATEWAY = web.AppKey("gateway", Gateway)
-
-
-def gateway_of(request: web.Request) -> Gateway:
-    return request.app[GATEWAY]
 
 
 def items(values: list[Any]) -> web.Response:

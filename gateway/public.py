@@ -9,8 +9,8 @@ from aiohttp import web
 from appserver.application import Application
 from appserver.kinds.streams import read_limited
 from gateway import logs
-from gateway.handlers import GATEWAY
-from gateway.middleware import KEY, MAX_BODY, problems
+from gateway.keys import CACHE, GATEWAY, KEY, MAX_BODY
+from gateway.middleware import problems
 from gateway.proxy import match_route
 from gateway.runtime import Gateway, Parsed
 from igwcore import mediatype
@@ -28,13 +28,12 @@ log = logging.getLogger("integration_gateway.http")
 
 HEADER = "Integration-Config"
 RESERVED = "/_gateway/"
-CACHE = web.RequestKey("igw_cache", str)  # hit, miss or shared, once known
 # aiohttp refuses header fields over 8190 bytes before a handler runs; the gateway answers
 # 431 itself (SPEC §1), so its parser takes fields up to this many bytes.
 PARSER_FIELD_LIMIT = 1 << 18
 
 
-def create_app(gateway: Gateway) -> web.Application:
+def create_public_app(gateway: Gateway) -> web.Application:
     g = gateway.config.gateway
     app = web.Application(
         middlewares=[problems],
@@ -133,14 +132,14 @@ async def _integrate(request: web.Request, value: str) -> web.Response:
             limit=g.max_body_bytes,
         )
     content_type = request.headers.get("Content-Type") or mediatype.DEFAULT
-    app, cache = await _application(gw, parsed, content_type)
+    application, cache = await _application(gw, parsed, content_type)
     request[CACHE] = cache
     # In flight from here on, so that a purge or a service change during a slow upload
     # cannot close the application before the request reaches it.
-    app.enter()
+    application.enter()
     try:
-        gw.applications.touch(app, hit=cache != "miss")
-        app.output_for(content_type)
+        gw.applications.touch(application, hit=cache != "miss")
+        application.output_for(content_type)
         body = await read_body(request, g.max_body_bytes)
         context = RequestContext(
             method=request.method,
@@ -150,7 +149,7 @@ async def _integrate(request: web.Request, value: str) -> web.Response:
             request_id=logs.request_id.get(),
             traceparent=request.headers.get("traceparent"),
         )
-        message, timings = await app.invoke(
+        message, timings = await application.invoke(
             Message(body, content_type),
             context,
             timeout_s=g.stage_timeout_s,
@@ -158,7 +157,7 @@ async def _integrate(request: web.Request, value: str) -> web.Response:
             tracer=gw.tracing,
         )
     finally:
-        app.leave()
+        application.leave()
     return web.Response(
         body=message.body,
         headers={
@@ -172,7 +171,7 @@ async def _integrate(request: web.Request, value: str) -> web.Response:
 async def _application(gw: Gateway, parsed: Parsed, content_type: str) -> tuple[Application, str]:
     """The application, retried if a purge closed it while this request waited for it."""
     for _ in range(3):
-        app, cache = await gw.application(parsed, content_type)
-        if not app.closed:
-            return app, cache
-    return app, cache
+        application, cache = await gw.application(parsed, content_type)
+        if not application.closed:
+            return application, cache
+    return application, cache

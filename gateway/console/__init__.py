@@ -45,7 +45,7 @@ from typing import Any
 from aiohttp import web
 from yarl import URL
 
-from gateway.handlers import gateway_of
+from gateway.keys import gateway_of
 from igwcore.problems import InvalidEntry
 
 PAGE = "/ui"
@@ -252,7 +252,7 @@ def _count(value: str | None) -> int | None:
 
 
 def _template(name: str) -> str:
-    return (resources.files("gateway") / "templates" / name).read_text(encoding="utf-8")
+    return (resources.files("gateway.console") / "templates" / name).read_text(encoding="utf-8")
 
 
 STYLE = _template("console.css")
