@@ -9,15 +9,14 @@ differs from `[purge]` (`overrides`); at start, each stored key wins over `[purg
 then. PUT a key back to its `[purge]` value and it follows `config.toml` again.
 A `POST /purge` body overrides the policy for that one run and is not stored.
 
-Selection runs in one call (`select`) or in slices (`Selection`), so that a caller with
-100,000 applications can give the event loop a turn between slices; no clock is read
-here (`now_ns` is passed in).
+Selection (`Selection`) runs in slices, so that a caller with 100,000 applications can
+give the event loop a turn between slices; no clock is read here (`now_ns` is passed in).
 """
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any, NamedTuple
 
@@ -122,7 +121,8 @@ NO_ROOM = Budget(0, 0)
 
 
 class Selection:
-    """`select` in resumable form, for a caller that works in slices.
+    """Which applications a purge removes, in resumable form, for a caller that works in
+    slices.
 
     Offer every candidate, in any order, in as many slices as suits the caller; `offer`
     answers at once whether one has been idle long enough to go. Then `over_budget()`
@@ -197,21 +197,6 @@ class Selection:
 
 def _last_used(c: Candidate) -> int:
     return c.last_used_ns
-
-
-def select(
-    candidates: Iterable[Candidate],
-    policy: PurgePolicy,
-    now_ns: int,
-    *,
-    reserve: Mapping[str, Budget] | None = None,
-) -> list[str]:
-    """Keys to purge (SPEC §6): idle for `max_idle_s` or longer, then least recently used
-    until each app server fits the policy's budget (with `reserve` counted in)."""
-    selection = Selection(policy, now_ns, reserve=reserve)
-    chosen = [c.key for c in candidates if selection.offer(c)]
-    chosen.extend(c.key for c in selection.over_budget())
-    return chosen
 
 
 def fits(policy: PurgePolicy, apps: int, size_bytes: int) -> bool:

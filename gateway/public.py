@@ -7,7 +7,7 @@ import logging
 from aiohttp import web
 
 from appserver.application import Application
-from appserver.kinds.streams import read_limited
+from appserver.kinds.outgoing import read_limited
 from gateway import logs
 from gateway.keys import CACHE, GATEWAY, KEY, MAX_BODY
 from gateway.middleware import problems

@@ -59,12 +59,6 @@ class PurgeScheduler:
         )
         log.info("purge schedule: %s", self.description)
 
-    def next_run(self) -> str | None:
-        job = self._scheduler.get_job(JOB)
-        if job is None or job.next_run_time is None:
-            return None
-        return job.next_run_time.isoformat()
-
     def shutdown(self) -> None:
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)

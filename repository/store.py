@@ -108,16 +108,6 @@ class Repository:
         )
         return [e for e in entries if all(e.target.get(k) == v for k, v in fields.items())]
 
-    def origin(self, id: str) -> tuple[str, str | None]:
-        """(origin, import id or service file) of an entry."""
-        with self._lock:
-            row = self._db.execute(
-                "SELECT origin, import_id, source FROM entries WHERE id = ?", (id,)
-            ).fetchone()
-        if row is None:
-            raise NotFound(f"no service with id {id!r}")
-        return row["origin"], row["import_id"] or row["source"]
-
     # --- changing one entry ---------------------------------------------------------------
 
     def add(self, entry: ServiceEntry) -> ServiceEntry:

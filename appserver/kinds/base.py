@@ -1,4 +1,5 @@
-"""The protocol every service kind implements, and what a kind is given to deploy with.
+"""The protocol every service kind implements, what a kind is given to deploy with, and
+an argument as the text a stage writes it as.
 
 Deploying compiles what the stage needs once (schemas, stylesheets, HTTP sessions, WSDL
 clients); the returned `Stage` is invoked once a message and closed when its application
@@ -8,6 +9,7 @@ goes. A kind sees no configuration file: the gateway hands it plain values (`Dep
 from __future__ import annotations
 
 import base64
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,6 +19,16 @@ from igwcore.message import Message, RequestContext
 from igwcore.problems import StageError
 from repository.entry import ServiceEntry
 from repository.fetch import FetchPolicy
+
+
+def argument_text(value: Any) -> str:
+    """A descriptor argument as the text written into a URL, header, cookie or XML element:
+    a string as it is, `true`/`false`, anything else as compact JSON."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(value, separators=(",", ":"))
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,6 @@ headers and cookies, and the connection's headers. Decisions where SPEC is silen
 from __future__ import annotations
 
 import io
-import json
 import re
 import sys
 from collections.abc import Mapping
@@ -43,9 +42,8 @@ import aiohttp
 from multidict import CIMultiDict
 from yarl import URL
 
-from appserver.kinds.base import Connection, DeployEnv
-from appserver.kinds.sessions import SESSION_BYTES, stage_session
-from appserver.kinds.streams import read_limited
+from appserver.kinds.base import Connection, DeployEnv, argument_text
+from appserver.kinds.outgoing import SESSION_BYTES, map_client_errors, read_answer, stage_session
 from igwcore import mediatype
 from igwcore.message import Message, RequestContext
 from igwcore.problems import ArgumentError, StageError
@@ -82,15 +80,6 @@ class EntryError(ValueError):
     """The entry itself cannot make a request (a placeholder no parameter fills, say)."""
 
 
-def to_text(value: Any) -> str:
-    """An argument as it is written into a URL, header or cookie."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return json.dumps(value, separators=(",", ":"))
-
-
 def placement(name: str, schema: Mapping[str, Any], placeholders: set[str]) -> tuple[str, str]:
     """Where a parameter goes and the name it goes by: (`in`, wire name)."""
     wire_name = str(schema.get("wire_name", name))
@@ -125,7 +114,7 @@ def request_parts(
             if where == "path":
                 raise ArgumentError(name, f"the URL needs a value for {{{wire_name}}}")
             continue
-        text = to_text(value)
+        text = argument_text(value)
         if where == "path":
             filled[wire_name] = quote(text, safe="")
         elif where == "query":
@@ -165,7 +154,7 @@ class HttpStage:
         self._parts = parts
         self._max_body_bytes = max_body_bytes
         self._session = stage_session(timeout_s)
-        self._where = f"{parts.method} {parts.url.with_query(None)}"
+        self._where = f"upstream ({parts.method} {parts.url.with_query(None)})"
 
     @property
     def closed(self) -> bool:
@@ -183,7 +172,7 @@ class HttpStage:
             if len(message.body) > LARGE_BODY_BYTES:
                 data = io.BytesIO(message.body)  # written in slices, letting the loop run
         headers.update(request.propagated())
-        try:
+        with map_client_errors(self._where):
             async with self._session.request(
                 self._parts.method,
                 self._parts.url,
@@ -193,22 +182,11 @@ class HttpStage:
             ) as response:
                 status = response.status
                 if 200 <= status < 300:
-                    body = await self._read(response)
+                    body = await read_answer(response, self._max_body_bytes, self._where)
                 else:
                     body = await self._excerpt(response)
                 content_type = response.headers.get("Content-Type", mediatype.DEFAULT)
                 location = response.headers.get("Location", "")
-        except aiohttp.ClientConnectorError as e:
-            raise StageError(f"cannot connect to upstream ({self._where}): {e.os_error}") from e
-        except aiohttp.ServerDisconnectedError as e:
-            raise StageError(f"upstream closed the connection ({self._where})") from e
-        except aiohttp.ClientResponseError as e:
-            first_line = str(e.message).strip().split("\n", 1)[0]
-            raise StageError(f"invalid answer from upstream ({self._where}): {first_line}") from e
-        except TimeoutError as e:
-            raise StageError(f"no answer from upstream in time ({self._where})") from e
-        except aiohttp.ClientError as e:
-            raise StageError(f"upstream connection broke ({self._where}): {e}") from e
         if 200 <= status < 300:
             return Message(body, self._output_type(content_type))
         if 300 <= status < 400:
@@ -219,15 +197,6 @@ class HttpStage:
         excerpt = body.decode("utf-8", errors="replace").strip()[:ERROR_EXCERPT_CHARS]
         reason = f"upstream answered {status}: {excerpt}"
         raise StageError(reason, rejected=400 <= status < 500)
-
-    async def _read(self, response: aiohttp.ClientResponse) -> bytes:
-        limit = self._max_body_bytes
-        return await read_limited(
-            response.content,
-            limit,
-            response.content_length,
-            lambda: StageError(f"upstream's answer is over {limit} bytes ({self._where})"),
-        )
 
     @staticmethod
     async def _excerpt(response: aiohttp.ClientResponse) -> bytes:

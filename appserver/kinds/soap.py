@@ -5,10 +5,10 @@ The target is `{"wsdl", "service", "port", "operation", "connection"?, "ports"?}
 `WsdlCache` (`DeployEnv.shared`), parsing it in a worker thread on a miss, and fixes
 everything about the request but its body; `soap_envelope` maps messages to envelopes,
 `soap_answer` answers back to messages. zeep reads the WSDL and writes the body; the
-stage posts the envelope itself with an aiohttp session (as the http kind does; faster
-than zeep's httpx-based AsyncTransport, see bench/soap_stage.py), so no call ever blocks
-the event loop (a payload or an answer over `OFFLOAD_BYTES` is also mapped in a worker
-thread).
+stage posts the envelope itself with an aiohttp session (`outgoing`, as the http kind
+does; faster than zeep's httpx-based AsyncTransport, see bench/soap_stage.py), so no call
+ever blocks the event loop (a payload or an answer over `OFFLOAD_BYTES` is also mapped in
+a worker thread).
 Decisions where SPEC is silent:
 
 - Reloading the WSDL of an entry (a cold cache: a restart, an evicted parse) follows
@@ -34,14 +34,12 @@ import sys
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-import aiohttp
 from zeep.xsd import AnySimpleType, Element
 
-from appserver.kinds import soap_envelope as soapenv
+from appserver.kinds import soap_envelope
 from appserver.kinds.base import Connection, DeployEnv
-from appserver.kinds.sessions import SESSION_BYTES, stage_session
-from appserver.kinds.soap_answer import answer
-from appserver.kinds.streams import read_limited
+from appserver.kinds.outgoing import SESSION_BYTES, map_client_errors, read_answer, stage_session
+from appserver.kinds.soap_answer import answer, local
 from igwcore.message import Message, RequestContext
 from igwcore.problems import ArgumentError, StageError
 from repository.entry import ServiceEntry
@@ -69,7 +67,7 @@ def http_headers(
 
 def operation_for(
     entry: ServiceEntry, wsdl: Wsdl, args: Mapping[str, Any], connection: Connection | None
-) -> tuple[soapenv.Operation, str, dict[str, str]]:
+) -> tuple[soap_envelope.Operation, str, dict[str, str]]:
     """(the operation's mapping, the address, the HTTP headers) of one stage."""
     target = entry.target
     try:
@@ -83,27 +81,27 @@ def operation_for(
     given = dict(connection.headers) if connection is not None else {}
     used: set[str] = set()
     blocks = []
-    env = soapenv.ENVELOPE_NS[port.soap_version]
-    for names, element in soapenv.header_elements(op.input.header):
+    envelope_ns = soap_envelope.ENVELOPE_NS[port.soap_version]
+    for names, element in soap_envelope.header_elements(op.input.header):
         name = next((n for n in names if n in given), None)
         if name is None:
             continue
         try:
-            blocks.append(soapenv.header_block(element, given[name], f"header {name}"))
-        except soapenv.PayloadError as e:
+            blocks.append(soap_envelope.header_block(element, given[name], f"header {name}"))
+        except soap_envelope.PayloadError as e:
             raise StageError(f"connection {target.get('connection')!r}: {e.reason}") from e
         used.add(name)
     outgoing = connection.outgoing_headers() if connection is not None else {}
     extra = {k: v for k, v in outgoing.items() if k not in used}
-    operation = soapenv.Operation(
+    operation = soap_envelope.Operation(
         body=op.input.body,
         # zeep keeps no public flag for a multi-part document body (rendered as soap:Body).
         body_wrapped=bool(op.input._is_body_wrapped),
         schema=wsdl.schema,
         settings=wsdl.document.settings,
         soap_version=port.soap_version,
-        header=soapenv.header_bytes(blocks, env),
-        overrides=soapenv.overrides_for(entry.params, args),
+        header=soap_envelope.header_bytes(blocks, envelope_ns),
+        overrides=soap_envelope.overrides_for(entry.params, args),
     )
     return operation, port.address, http_headers(port.soap_version, op.soapaction, extra)
 
@@ -112,7 +110,7 @@ class SoapStage:
     def __init__(
         self,
         entry: ServiceEntry,
-        operation: soapenv.Operation,
+        operation: soap_envelope.Operation,
         address: str,
         headers: Mapping[str, str],
         *,
@@ -131,10 +129,10 @@ class SoapStage:
             raise StageError("the stage is closed")
         try:
             if len(message.body) > OFFLOAD_BYTES:
-                content = await asyncio.to_thread(soapenv.envelope, self.operation, message)
+                content = await asyncio.to_thread(soap_envelope.envelope, self.operation, message)
             else:
-                content = soapenv.envelope(self.operation, message)
-        except soapenv.PayloadError as e:
+                content = soap_envelope.envelope(self.operation, message)
+        except soap_envelope.PayloadError as e:
             raise StageError(e.reason, rejected=True) from e
         headers = {**self._headers, **request.propagated()}
         status, body = await self._post(content, headers)
@@ -144,30 +142,12 @@ class SoapStage:
 
     async def _post(self, content: bytes, headers: Mapping[str, str]) -> tuple[int, bytes]:
         where = self.address
-        try:
+        with map_client_errors(where):
             async with self._session.post(
                 where, data=content, headers=headers, allow_redirects=False
             ) as response:
-                return response.status, await self._read(response)
-        except aiohttp.ClientConnectorError as e:
-            raise StageError(f"cannot connect to {where}: {e.os_error}") from e
-        except aiohttp.ServerDisconnectedError as e:
-            raise StageError(f"{where} closed the connection") from e
-        except aiohttp.ClientResponseError as e:
-            raise StageError(f"invalid answer from {where}: {e.message}") from e
-        except TimeoutError as e:
-            raise StageError(f"no answer from {where} in time") from e
-        except aiohttp.ClientError as e:
-            raise StageError(f"the connection to {where} broke: {e}") from e
-
-    async def _read(self, response: aiohttp.ClientResponse) -> bytes:
-        limit = self._max_body_bytes
-        return await read_limited(
-            response.content,
-            limit,
-            response.content_length,
-            lambda: StageError(f"the answer of {self.address} is over {limit} bytes"),
-        )
+                body = await read_answer(response, self._max_body_bytes, where)
+        return response.status, body
 
     def size_bytes(self) -> int:
         own = sys.getsizeof(self) + len(self.operation.header) + len(self.address)
@@ -213,18 +193,18 @@ class SoapKind:
         if body is None:
             return
         elements = {
-            soapenv.local(e.qname): e
+            local(e.qname): e
             for e in child_elements(body.type)
             if isinstance(e, Element) and e.qname is not None
         }
-        for name, texts in soapenv.overrides_for(entry.params, args):
+        for name, texts in soap_envelope.overrides_for(entry.params, args):
             element = elements.get(name)
             if element is None or not isinstance(element.type, AnySimpleType):
                 continue
             for text in texts:
                 try:
-                    soapenv.simple_text(element.type, text, name)
-                except soapenv.PayloadError as e:
+                    soap_envelope.simple_text(element.type, text, name)
+                except soap_envelope.PayloadError as e:
                     parameter = next(
                         (p for p, s in entry.params.items() if s.get("wire_name", p) == name), name
                     )

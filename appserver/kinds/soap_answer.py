@@ -29,6 +29,7 @@ EXCERPT_CHARS = 200
 
 
 def local(name: object) -> str:
+    """The local name of an element, a QName or a `{namespace}name` text."""
     return etree.QName(name).localname
 
 
@@ -44,12 +45,12 @@ def answer(status: int, content: bytes) -> Message:
             envelope_root = root
     first = None
     if envelope_root is not None:
-        env = etree.QName(envelope_root).namespace
-        body = envelope_root.find(f"{{{env}}}Body")
+        envelope_ns = etree.QName(envelope_root).namespace
+        body = envelope_root.find(f"{{{envelope_ns}}}Body")
         if body is not None:
             first = next((c for c in body if isinstance(c.tag, str)), None)
-        if first is not None and first.tag == f"{{{env}}}Fault":
-            raise fault_error(first, env)
+        if first is not None and first.tag == f"{{{envelope_ns}}}Fault":
+            raise fault_error(first, envelope_ns)
     if 200 <= status < 300:
         if envelope_root is None:
             if not content.strip():
@@ -71,8 +72,8 @@ def serialize(element: etree._Element) -> bytes:
     return etree.tostring(alone, encoding="utf-8")
 
 
-def fault_error(fault: etree._Element, env: str) -> StageError:
-    if env == ENVELOPE_NS["1.1"]:
+def fault_error(fault: etree._Element, envelope_ns: str) -> StageError:
+    if envelope_ns == ENVELOPE_NS["1.1"]:
         code = fault_code(_child(fault, "faultcode"))
         string = _text(_child(fault, "faultstring"))
     else:

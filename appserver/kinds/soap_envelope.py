@@ -37,8 +37,10 @@ from zeep.xsd.context import XmlParserContext
 from zeep.xsd.elements.any import Any as XsdAny
 from zeep.xsd.types import builtins
 
+from appserver.kinds.base import argument_text
 from appserver.kinds.soap_answer import ENVELOPE_NS as ENVELOPE_NS
 from appserver.kinds.soap_answer import answer as answer
+from appserver.kinds.soap_answer import local
 from igwcore import mediatype
 from igwcore.message import Message
 from repository import xmlsafe
@@ -79,22 +81,10 @@ class Operation:
         return local(self.body.qname) if self.body is not None else ""
 
 
-def local(name: Any) -> str:
-    return etree.QName(name).localname
-
-
 def argument_texts(value: Any) -> tuple[str, ...]:
     """A descriptor argument as element texts (a list is repeated elements)."""
     values = value if isinstance(value, list) else [value]
-    return tuple(scalar_text(v) for v in values if v is not None)
-
-
-def scalar_text(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return json.dumps(value, separators=(",", ":"))
+    return tuple(argument_text(v) for v in values if v is not None)
 
 
 # -- request ------------------------------------------------------------------------------
@@ -102,13 +92,14 @@ def scalar_text(value: Any) -> str:
 
 def envelope(operation: Operation, message: Message) -> bytes:
     """The SOAP envelope for `message`; PayloadError when it does not fit."""
-    env = operation.envelope_ns
-    root = etree.Element(f"{{{env}}}Envelope", nsmap={"soap-env": env})
+    envelope_ns = operation.envelope_ns
+    root = etree.Element(f"{{{envelope_ns}}}Envelope", nsmap={"soap-env": envelope_ns})
+    body_tag = f"{{{envelope_ns}}}Body"
     if operation.header:
         root.append(etree.fromstring(operation.header, xmlsafe.parser()))
     body = operation.body
     if body is None:
-        etree.SubElement(root, f"{{{env}}}Body")
+        etree.SubElement(root, body_tag)
     else:
         source = payload_tree(message, operation.input_name)
         if not isinstance(body.type, ComplexType):
@@ -120,7 +111,7 @@ def envelope(operation: Operation, message: Message) -> bytes:
             value = body.parse(
                 conformed, operation.schema, context=XmlParserContext(operation.settings)
             )
-            parent = root if operation.body_wrapped else etree.SubElement(root, f"{{{env}}}Body")
+            parent = root if operation.body_wrapped else etree.SubElement(root, body_tag)
             if value is None and len(conformed) == 0 and not conformed.attrib:
                 # zeep reads an element without content (an operation without
                 # parameters, or none given) as no value, then refuses to write none.
@@ -291,11 +282,11 @@ def header_elements(operation_header: Element | None) -> list[tuple[tuple[str, .
     return found
 
 
-def header_bytes(blocks: Sequence[etree._Element], env: str) -> bytes:
+def header_bytes(blocks: Sequence[etree._Element], envelope_ns: str) -> bytes:
     """The soap:Header element holding `blocks`, serialized once at deploy."""
     if not blocks:
         return b""
-    header = etree.Element(f"{{{env}}}Header", nsmap={"soap-env": env})
+    header = etree.Element(f"{{{envelope_ns}}}Header", nsmap={"soap-env": envelope_ns})
     header.extend(blocks)
     return etree.tostring(header)
 

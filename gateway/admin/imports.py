@@ -8,7 +8,8 @@ from typing import Any
 from aiohttp import web
 
 from appserver.kinds import check_target
-from gateway.admin.routing import items, json_body
+from gateway.admin.routing import Route, Success, items, items_of, json_body, ref
+from gateway.admin.services import CHANGES
 from gateway.keys import gateway_of
 from igwcore.problems import InvalidEntry
 from igwcore.urls import same_url
@@ -18,13 +19,6 @@ from repository.wsdlcache import wsdl_cache
 log = logging.getLogger("integration_gateway.admin")
 
 FIELDS = {"kind", "url", "document", "base_url", "prefix", "version", "connection"}
-
-
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/imports", list_imports)
-    app.router.add_post("/imports", create_import)
-    app.router.add_get("/imports/{id}", get_import)
-    app.router.add_post("/imports/{id}/refresh", refresh_import)
 
 
 def _request(data: Any) -> dict[str, Any]:
@@ -133,3 +127,32 @@ async def _undeploy(gw: Any, result: WsdlImport, changes: Any) -> None:
     """Every application using an entry of the import goes, changed or not: the WSDL
     behind an unchanged entry (its schema, its address) may have changed."""
     await gw.services_changed([*(e.id for e in result.entries), *changes["removed"]])
+
+
+ROUTES = (
+    Route(
+        "GET",
+        "/imports",
+        list_imports,
+        "Past imports",
+        (Success(200, "Imports", items_of("Import")),),
+    ),
+    Route(
+        "POST",
+        "/imports",
+        create_import,
+        "Import a WSDL or OpenAPI document as entries",
+        (Success(201, "The import and its entries", ref("ImportResult")),),
+        body="ImportRequest",
+    ),
+    Route(
+        "GET",
+        "/imports/{id}",
+        get_import,
+        "One import",
+        (Success(200, "An import", ref("Import")),),
+    ),
+    Route(
+        "POST", "/imports/{id}/refresh", refresh_import, "Re-read an import's source", (CHANGES,)
+    ),
+)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable, Mapping
 
 import pytest
 from hypothesis import given
@@ -15,12 +16,26 @@ from appserver.purge import (
     PurgePolicy,
     Selection,
     overrides,
-    select,
     with_overrides,
 )
 from igwcore.problems import InvalidEntry
 
 NOW = 1_000_000 * NS
+
+
+def select(
+    candidates: Iterable[Candidate],
+    policy: PurgePolicy,
+    now_ns: int,
+    *,
+    reserve: Mapping[str, Budget] | None = None,
+) -> list[str]:
+    """Keys to purge, as the application list's sliced purge chooses them: the idle ones
+    as they are offered, then those over budget."""
+    selection = Selection(policy, now_ns, reserve=reserve)
+    chosen = [c.key for c in candidates if selection.offer(c)]
+    chosen.extend(c.key for c in selection.over_budget())
+    return chosen
 
 
 def app(

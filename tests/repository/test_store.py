@@ -29,6 +29,14 @@ def soap(name: str, wsdl: str, **changes) -> ServiceEntry:
     return ServiceEntry(name=name, kind="soap", target=target, **changes)
 
 
+def origin(repo: Repository, id: str) -> tuple[str, str | None]:
+    """(origin, import id or service file) of an entry, as the repository file keeps it."""
+    row = repo._db.execute(
+        "SELECT origin, import_id, source FROM entries WHERE id = ?", (id,)
+    ).fetchone()
+    return row["origin"], row["import_id"] or row["source"]
+
+
 @pytest.fixture
 def repo(tmp_path):
     r = Repository(tmp_path / "var" / "repository.sqlite")
@@ -215,7 +223,7 @@ def test_seed_leaves_an_operators_entry_of_the_same_id_alone(repo):
     repo.add(mine)
     assert "logger@1.0.0" not in repo.seed(BUILTIN_ENTRIES)
     assert repo.get("logger@1.0.0") == mine
-    assert repo.origin("logger@1.0.0") == ("api", None)
+    assert origin(repo, "logger@1.0.0") == ("api", None)
 
 
 # --- imports --------------------------------------------------------------------------------
@@ -237,7 +245,7 @@ def test_import_adds_its_entries_and_remembers_the_record(repo):
     assert repo.get_import(rec.id) == rec
     assert repo.list_imports() == [rec]
     assert repo.import_entries(rec.id) == entries
-    assert repo.origin("calc.Add@1.0.0") == ("import", rec.id)
+    assert origin(repo, "calc.Add@1.0.0") == ("import", rec.id)
     assert rec.to_json()["created"].endswith("Z") and "document" not in rec.to_json()
 
 
@@ -360,7 +368,7 @@ def test_service_files_are_loaded_from_json_and_yaml(repo, tmp_path):
     changes = repo.reload_service_dirs([folder], check_target=check_target)
     assert sorted(changes["added"]) == ["a@1.0.0", "b@1.0.0", "c@2.0", "d@1.0.0", "e@1.0.0"]
     assert repo.get("e@1.0.0").enabled is False
-    assert repo.origin("a@1.0.0") == ("file", str(folder / "one.json"))
+    assert origin(repo, "a@1.0.0") == ("file", str(folder / "one.json"))
 
 
 def test_reload_reports_changed_and_removed(repo, tmp_path):

@@ -1,0 +1,173 @@
+"""`/services` and `/resolve` of the admin API (SPEC §5): the entries, and how they resolve."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from appserver.kinds import check_target
+from gateway.admin.routing import DONE, Route, Success, items, items_of, json_body, ref
+from gateway.keys import gateway_of
+from igwcore import mediatype
+from igwcore.problems import InvalidEntry
+from repository.entry import ServiceEntry
+
+log = logging.getLogger("integration_gateway.admin")
+
+ENTRY = Success(200, "A service entry", ref("ServiceEntry"))
+CHANGES = Success(200, "Ids added, changed and removed", ref("Changes"))
+
+
+async def list_services(request: web.Request) -> web.Response:
+    q = request.query
+    entries = gateway_of(request).repository.list(
+        name=q.get("name") or None, input=q.get("input") or None, output=q.get("output") or None
+    )
+    return items([e.to_json() for e in entries])
+
+
+async def add_service(request: web.Request) -> web.Response:
+    entry = ServiceEntry.from_json(await json_body(request), check_target=check_target)
+    added = gateway_of(request).repository.add(entry)
+    log.info("registered %s", added.id)
+    return web.json_response(added.to_json(), status=201)
+
+
+async def get_service(request: web.Request) -> web.Response:
+    return web.json_response(gateway_of(request).repository.get(request.match_info["id"]).to_json())
+
+
+async def replace_service(request: web.Request) -> web.Response:
+    gw = gateway_of(request)
+    sid = request.match_info["id"]
+    data = await json_body(request)
+    if isinstance(data, dict):
+        data = {**data, "id": sid}
+    entry = ServiceEntry.from_json(data, check_target=check_target)
+    replaced = gw.repository.replace(sid, entry)
+    await gw.services_changed([sid])
+    log.info("replaced %s", sid)
+    return web.json_response(replaced.to_json())
+
+
+async def delete_service(request: web.Request) -> web.Response:
+    gw = gateway_of(request)
+    sid = request.match_info["id"]
+    gw.repository.delete(sid)
+    await gw.services_changed([sid])
+    log.info("removed %s", sid)
+    return web.Response(status=204)
+
+
+async def _set_enabled(request: web.Request, enabled: bool) -> web.Response:
+    gw = gateway_of(request)
+    sid = request.match_info["id"]
+    entry = gw.repository.set_enabled(sid, enabled)
+    await gw.services_changed([sid])
+    log.info("%s %s", "enabled" if enabled else "disabled", sid)
+    return web.json_response(entry.to_json())
+
+
+async def disable_service(request: web.Request) -> web.Response:
+    return await _set_enabled(request, False)
+
+
+async def enable_service(request: web.Request) -> web.Response:
+    return await _set_enabled(request, True)
+
+
+async def reload_services(request: web.Request) -> web.Response:
+    gw = gateway_of(request)
+    changes = gw.reload_service_dirs()
+    await gw.services_changed([*changes["changed"], *changes["removed"]])
+    return web.json_response(changes)
+
+
+async def resolve(request: web.Request) -> web.Response:
+    gw = gateway_of(request)
+    data = await json_body(request)
+    if not isinstance(data, dict) or not isinstance(data.get("header"), str):
+        raise InvalidEntry(
+            'POST /resolve takes {"header": "...", "content_type": "..."}',
+            errors=[{"field": "header", "reason": "a string is required"}],
+        )
+    content_type = data.get("content_type")
+    if content_type is not None and not isinstance(content_type, str):
+        raise InvalidEntry(
+            "content_type must be a string",
+            errors=[{"field": "content_type", "reason": "must be a string"}],
+        )
+    parsed = gw.parse_uncached(data["header"])
+    plan = await gw.assembler.plan(
+        parsed.descriptors, parsed.canonical, parsed.key, content_type=content_type
+    )
+    body = plan.to_json()
+    if content_type is not None:
+        body["input"] = [mediatype.normalize(content_type)]
+    return web.json_response(body)
+
+
+ROUTES = (
+    Route(
+        "GET",
+        "/services",
+        list_services,
+        "List service entries",
+        (Success(200, "Entries", items_of("ServiceEntry")),),
+        query=("name", "input", "output"),
+    ),
+    Route(
+        "POST",
+        "/services",
+        add_service,
+        "Register a service entry",
+        (Success(201, "A service entry", ref("ServiceEntry")),),
+        body="ServiceEntry",
+    ),
+    Route(
+        "POST",
+        "/services:reload",
+        reload_services,
+        "Re-read the service files of [repository] service_dirs",
+        (CHANGES,),
+    ),
+    Route("GET", "/services/{id}", get_service, "Read one entry", (ENTRY,)),
+    Route(
+        "PUT",
+        "/services/{id}",
+        replace_service,
+        "Replace one entry; undeploys applications using it",
+        (ENTRY,),
+        body="ServiceEntry",
+    ),
+    Route(
+        "DELETE",
+        "/services/{id}",
+        delete_service,
+        "Remove one entry; undeploys applications using it",
+        (DONE,),
+    ),
+    Route(
+        "POST",
+        "/services/{id}/disable",
+        disable_service,
+        "Take an entry out of resolution",
+        (ENTRY,),
+    ),
+    Route(
+        "POST",
+        "/services/{id}/enable",
+        enable_service,
+        "Put an entry back into resolution",
+        (ENTRY,),
+    ),
+    Route(
+        "POST",
+        "/resolve",
+        resolve,
+        "The plan a header resolves to, deploying nothing",
+        (Success(200, "The plan", ref("Plan")),),
+        body="ResolveRequest",
+    ),
+)

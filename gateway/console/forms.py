@@ -1,0 +1,80 @@
+"""What the console reads from its query and its policy form: plain functions, plain data.
+
+`?sort=&order=` orders the application list (an unknown value gives the default). The policy
+form becomes a partial policy's JSON for the purge policy to check; the fields that are not
+numbers come back as errors of the policy's own shape (`field`, `reason`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+SORTS = {"last_used": "last_used", "hits": "hits", "size": "size_bytes"}
+ORDERS = ("asc", "desc")
+DEFAULT_SORT = ("last_used", "desc")
+
+NUMBERS = ("interval_s", "max_idle_s")
+INTEGERS = ("max_apps", "max_bytes")
+POLICY_FIELDS = (
+    ("interval_s", "seconds between scheduled purges; 0: no schedule, ignored while cron is set"),
+    ("cron", "a crontab line (minute hour day month weekday, UTC); empty: use interval_s"),
+    ("max_idle_s", "purge applications idle this long; 0: every one not in flight"),
+    ("max_apps", "most applications on each app server"),
+    ("max_bytes", "most estimated memory on each app server, in bytes"),
+    ("on_deploy", "purge before a deployment that would go over budget"),
+)
+
+
+def sort_of(query: Mapping[str, str]) -> tuple[str, str]:
+    """The list's order from `?sort=&order=`; anything unknown gives the default."""
+    sort, order = query.get("sort", DEFAULT_SORT[0]), query.get("order", DEFAULT_SORT[1])
+    return (
+        sort if sort in SORTS else DEFAULT_SORT[0],
+        order if order in ORDERS else DEFAULT_SORT[1],
+    )
+
+
+def ordered(records: list[dict[str, Any]], sort: str, order: str) -> list[dict[str, Any]]:
+    """Records by `sort`; ties by last use, so the order never depends on the list's."""
+    field = SORTS[sort]
+    return sorted(
+        records, key=lambda r: (r[field], r["last_used"], r["key"]), reverse=order == "desc"
+    )
+
+
+def policy_data(form: Mapping[str, str]) -> tuple[dict[str, Any], list[dict[str, str]]]:
+    """The policy form as a partial policy's JSON, and the fields that are not numbers."""
+    data: dict[str, Any] = {"cron": form.get("cron", "").strip(), "on_deploy": "on_deploy" in form}
+    errors = []
+    for name in (*NUMBERS, *INTEGERS):
+        text = form.get(name, "").strip()
+        try:
+            value: float = int(text) if name in INTEGERS else float(text)
+        except ValueError:
+            kind = "a whole number" if name in INTEGERS else "a number"
+            errors.append({"field": name, "reason": f"{text!r} is not {kind}"})
+            continue
+        if not math.isfinite(value):
+            errors.append({"field": name, "reason": f"{text!r} is not a finite number"})
+            continue
+        data[name] = int(value) if value == int(value) else value  # "-1", not "-1.0", in errors
+    return data, errors
+
+
+def size(n: int) -> str:
+    """Bytes for a reader: 2489 -> '2.4 KiB'."""
+    if n < 1024:
+        return f"{n} bytes"
+    value = float(n)
+    for unit in ("KiB", "MiB", "GiB"):
+        value /= 1024
+        if value < 1024 or unit == "GiB":
+            break
+    return f"{value:.1f} {unit}"
+
+
+def count(value: str | None) -> int | None:
+    """A count from the query (the purge report's), or None unless it is plain digits."""
+    return int(value) if value is not None and value.isascii() and value.isdigit() else None

@@ -1,0 +1,209 @@
+"""The console's HTML: the page, the 403 page, the headers they are served with, redirects.
+
+Every value shown goes through `html.escape`: a canonical header is a client's text. The
+Content-Security-Policy allows no script, only the page's own style (by the hash of
+templates/console.css, inlined), no framing.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Mapping
+from html import escape
+from importlib import resources
+from string import Template
+from typing import Any
+
+from aiohttp import web
+
+from gateway.console.forms import POLICY_FIELDS, count, ordered, size, sort_of
+from gateway.keys import gateway_of
+
+PAGE = "/ui"
+# The value of every form's hidden `csrf` field, made once per process by `add_routes`;
+# `signin.checked_form` checks each POST against it.
+CSRF = web.AppKey("console_csrf", str)
+
+
+def _template(name: str) -> str:
+    return (resources.files("gateway.console") / "templates" / name).read_text(encoding="utf-8")
+
+
+STYLE = _template("console.css")
+LAYOUT = Template(_template("layout.html"))
+CONSOLE = Template(_template("console.html"))
+CSP = (
+    "default-src 'none'; style-src "
+    f"'sha256-{base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()}'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+COLUMNS = (
+    ("Key", None),
+    ("Canonical header", None),
+    ("App server", None),
+    ("Endpoint", None),
+    ("Stages", None),
+    ("Hits", "hits"),
+    ("In flight", None),
+    ("Size", "size"),
+    ("Created", None),
+    ("Last used", "last_used"),
+)
+
+
+def html(body: str, status: int = 200) -> web.Response:
+    return web.Response(
+        status=status,
+        text=body,
+        content_type="text/html",
+        headers={
+            "Content-Security-Policy": CSP,
+            "X-Frame-Options": "DENY",
+            "X-Content-Type-Options": "nosniff",
+            # same-origin, not no-referrer: with no-referrer a form's Origin would be "null".
+            "Referrer-Policy": "same-origin",
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+def redirect(location: str, status: int = 303) -> web.Response:
+    return web.Response(status=status, headers={"Location": location})
+
+
+def forbidden(reason: str) -> web.Response:
+    main = f'<p class="error">{_e(reason)}</p><p><a href="{PAGE}">Reload the console</a></p>'
+    return html(_document("Refused", main), status=403)
+
+
+def _e(value: object) -> str:
+    return escape(str(value), quote=True)
+
+
+def _document(title: str, main: str, subtitle: str = "") -> str:
+    return LAYOUT.substitute(title=_e(title), style=STYLE, subtitle=subtitle, main=main)
+
+
+def render(
+    request: web.Request,
+    entered: Mapping[str, str] | None = None,
+    errors: list[dict[str, str]] | None = None,
+) -> str:
+    gw = gateway_of(request)
+    records = [a.record() for a in gw.applications]
+    services = sorted((e.to_json() for e in gw.repository.list()), key=lambda e: e["id"])
+    sort, order = sort_of(request.query)
+    main = CONSOLE.substitute(
+        notices=_notices(request.query),
+        app_count=len(records),
+        app_head="".join(_header(label, key, sort, order) for label, key in COLUMNS),
+        app_rows=_application_rows(ordered(records, sort, order)),
+        policy_errors=_errors(errors or []),
+        policy_fields=_policy_fields(gw.applications.policy.to_json(), entered, errors or []),
+        csrf=_e(request.app[CSRF]),
+        service_count=len(services),
+        service_rows=_service_rows(services),
+    )
+    subtitle = (
+        f"node {_e(gw.config.gateway.node)} · {len(records)} applications · "
+        f'{len(services)} services · <a href="#policy">purge policy</a>'
+    )
+    return _document("Console", main, subtitle)
+
+
+def _notices(query: Mapping[str, str]) -> str:
+    out = []
+    if query.get("policy") == "saved":
+        out.append('<p class="notice" id="saved">The purge policy is saved and in effect.</p>')
+    purged, freed = count(query.get("purged")), count(query.get("freed"))
+    remaining = count(query.get("remaining"))
+    if purged is not None and freed is not None and remaining is not None:
+        out.append(
+            f'<p class="notice" id="report">Purge report: purged <b>{purged}</b> '
+            f"application{'s' * (purged != 1)}, freed <b>{freed} bytes</b> ({size(freed)}), "
+            f"<b>{remaining}</b> remaining.</p>"
+        )
+    return "".join(out)
+
+
+def _header(label: str, sort_key: str | None, sort: str, order: str) -> str:
+    num = ' class="num"' if sort_key in ("hits", "size") else ""
+    if sort_key is None:
+        return f"<th>{label}</th>"
+    if sort_key == sort:
+        follow, arrow = ("asc", " ▼") if order == "desc" else ("desc", " ▲")
+        aria = f' aria-sort="{order}ending"'
+    else:
+        follow, arrow, aria = "desc", "", ""
+    href = _e(f"{PAGE}?sort={sort_key}&order={follow}")
+    return f'<th{num}{aria}><a href="{href}" id="sort-{sort_key}">{label}{arrow}</a></th>'
+
+
+def _time(stamp: str) -> str:
+    shown = f"<span>{_e(stamp[:10])}</span> <span>{_e(stamp[11:19])}</span>"
+    return f'<time datetime="{_e(stamp)}" title="{_e(stamp)}">{shown}</time>'
+
+
+def _application_rows(records: list[dict[str, Any]]) -> str:
+    rows = []
+    for r in records:
+        stages = " | ".join(f"<code>{_e(s)}</code>" for s in r["stages"])
+        rows.append(
+            f'<tr data-key="{_e(r["key"])}"><td><code>{_e(r["key"])}</code></td>'
+            f'<td class="canonical wrap"><code>{_e(r["canonical"])}</code></td>'
+            f"<td>{_e(r['app_server'])}</td>"
+            f'<td class="endpoint wrap"><code>{_e(r["endpoint"])}</code></td>'
+            f'<td>{stages}</td><td class="num">{_e(r["hits"])}</td>'
+            f'<td class="num">{_e(r["in_flight"])}</td>'
+            f'<td class="num" title="{_e(r["size_bytes"])} bytes">{size(r["size_bytes"])}</td>'
+            f"<td>{_time(r['created'])}</td><td>{_time(r['last_used'])}</td></tr>"
+        )
+    return "\n".join(rows) or (
+        f'<tr><td colspan="{len(COLUMNS)}" class="empty">No applications.</td></tr>'
+    )
+
+
+def _errors(errors: list[dict[str, str]]) -> str:
+    if not errors:
+        return ""
+    items = "".join(f"<li><b>{_e(e['field'])}</b>: {_e(e['reason'])}</li>" for e in errors)
+    return f'<div class="error" id="errors">The policy is unchanged:<ul>{items}</ul></div>'
+
+
+def _policy_fields(
+    current: dict[str, Any], entered: Mapping[str, str] | None, errors: list[dict[str, str]]
+) -> str:
+    """The form's rows: the values as entered after a refusal, else the policy's."""
+    bad = {e["field"]: e["reason"] for e in errors}
+    rows = []
+    for name, help_text in POLICY_FIELDS:
+        invalid = ' aria-invalid="true"' if name in bad else ""
+        if name == "on_deploy":
+            on = "on_deploy" in entered if entered is not None else current["on_deploy"]
+            control = f'<input type="checkbox" id="{name}" name="{name}"{" checked" * on}>'
+        else:
+            value = entered.get(name, "") if entered is not None else _plain(current[name])
+            kind = 'type="text"' if name == "cron" else 'type="number" min="0" step="any"'
+            control = f'<input {kind} id="{name}" name="{name}" value="{_e(value)}"{invalid}>'
+        note = f'<span class="help bad">{_e(bad[name])}</span>' if name in bad else ""
+        note = note or f'<span class="help">{_e(help_text)}</span>'
+        rows.append(f'<label for="{name}">{name}</label>{control}{note}')
+    return "\n".join(rows)
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _service_rows(services: list[dict[str, Any]]) -> str:
+    rows = [
+        f'<tr data-id="{_e(s["id"])}"><td><code>{_e(s["id"])}</code></td><td>{_e(s["kind"])}</td>'
+        f"<td>{'yes' if s['enabled'] else '<b>no</b>'}</td>"
+        f"<td><code>{_e(', '.join(s['input']))}</code></td><td><code>{_e(s['output'])}</code></td>"
+        f"<td>{_e(s['description'])}</td></tr>"
+        for s in services
+    ]
+    return "\n".join(rows) or '<tr><td colspan="6" class="empty">No services.</td></tr>'
