@@ -47,7 +47,7 @@ class Changes(TypedDict):
 
 
 class Repository:
-    """The catalog of service entries; every method is one transaction under one lock."""
+    """The service entries; every method is one transaction under one lock."""
 
     def __init__(self, path: str | Path) -> None:
         if str(path) != ":memory:":

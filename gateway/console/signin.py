@@ -2,7 +2,7 @@
 
 Signing in. A browser cannot send the admin API's `Authorization: Bearer` with a link or a
 form, so when `[admin] token` is set, the console's paths (`/`, `/ui`, `/ui/...`, and only
-those: see `signed_in`, which `admin._token` asks) also take:
+those: see `signed_in`, which the admin token middleware asks) also take:
 - the cookie `igw_console`, whose value is an HMAC of the token, never the token itself (a
   leaked cookie opens the console, not the JSON API; a new token voids every cookie);
 - `?token=TOKEN` on a GET, once: the answer sets that cookie (HttpOnly, SameSite=Strict,

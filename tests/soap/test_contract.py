@@ -79,7 +79,7 @@ async def test_host_not_in_fetch_wsdl_hosts_is_unavailable(files: Files, repo: A
     with pytest.raises(ContractUnavailable) as caught:
         await ensure(url, repo)
     assert "fetch_wsdl_hosts" in caught.value.reason
-    assert isinstance(caught.value, LookupError)  # what resolution's catalog may raise
+    assert isinstance(caught.value, LookupError)  # what resolution's entries may raise
     assert files.asked("elsewhere.wsdl") == 0 and repo.list_imports() == []
 
 
