@@ -20,11 +20,10 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any, NamedTuple
 
-import jsonschema
 from apscheduler.triggers.cron import CronTrigger
 
 from igwcore.problems import InvalidEntry
-from repository.validation import invalid, schema_errors
+from repository.validation import StrictValidator, invalid, schema_errors
 
 NS = 1_000_000_000
 
@@ -95,7 +94,7 @@ POLICY_SCHEMA: dict[str, Any] = {
         "on_deploy": {"type": "boolean"},
     },
 }
-_POLICY_VALIDATOR = jsonschema.Draft202012Validator(POLICY_SCHEMA)
+_POLICY_VALIDATOR = StrictValidator(POLICY_SCHEMA)
 
 
 class Candidate(NamedTuple):

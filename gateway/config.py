@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import socket
 import tomllib
 from dataclasses import dataclass, field
@@ -12,6 +13,8 @@ from typing import Any, get_type_hints
 
 from appserver.kinds import Connection
 from appserver.purge import PurgePolicy, cron_trigger
+
+ORIGIN_RE = re.compile(r"https?://[^/?#@\s]+", re.IGNORECASE)
 
 
 class ConfigError(ValueError):
@@ -38,6 +41,9 @@ class AdminSection:
     host: str = "127.0.0.1"
     port: int = 8081
     token: str = ""
+    # Origins besides the listener's own that may change state (an admin behind a proxy):
+    # `scheme://host[:port]`, as a browser sends them.
+    origins: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -291,6 +297,11 @@ def _check(config: Config) -> None:
             raise ConfigError(f"gateway.{key} must be a port number")
     if not 0 <= config.admin.port <= 65535:
         raise ConfigError("admin.port must be a port number")
+    for origin in config.admin.origins:
+        if not ORIGIN_RE.fullmatch(origin):
+            raise ConfigError(
+                f"admin.origins: {origin!r} is not an origin (scheme://host[:port], no path)"
+            )
     positive = {
         "gateway.max_header_bytes": g.max_header_bytes,
         "gateway.max_body_bytes": g.max_body_bytes,

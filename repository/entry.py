@@ -15,7 +15,7 @@ import jsonschema
 
 from igwcore import mediatype
 from igwcore.problems import InvalidEntry
-from repository.validation import invalid, schema_errors
+from repository.validation import StrictValidator, invalid, schema_errors
 
 TargetCheck = Callable[[str, Mapping[str, Any]], list[dict[str, str]]]
 """Checks a `kind` and its `target`: the `/invalid-entry` errors (fields `kind` and
@@ -48,7 +48,7 @@ ENTRY_SCHEMA: dict[str, Any] = {
         "enabled": {"type": "boolean"},
     },
 }
-_ENTRY_VALIDATOR = jsonschema.Draft202012Validator(ENTRY_SCHEMA)
+_ENTRY_VALIDATOR = StrictValidator(ENTRY_SCHEMA)
 
 
 @dataclass(frozen=True)

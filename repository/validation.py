@@ -1,17 +1,40 @@
 """JSON Schema validation errors as the `errors` of a 422 `/invalid-entry` (SPEC §2):
-`[{"field", "reason"}]`, `field` a path into the document."""
+`[{"field", "reason"}]`, `field` a path into the document; and the validator the gateway
+checks its own documents with (entries, policies)."""
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
+import jsonschema
 from jsonschema.exceptions import ValidationError
 from jsonschema.protocols import Validator
 
 from igwcore.problems import InvalidEntry
 
-__all__ = ["error_field", "invalid", "schema_errors"]
+__all__ = ["StrictValidator", "error_field", "invalid", "schema_errors"]
+
+
+def _is_integer(checker: Any, instance: Any) -> bool:
+    return isinstance(instance, int) and not isinstance(instance, bool)
+
+
+def _is_number(checker: Any, instance: Any) -> bool:
+    if isinstance(instance, bool) or not isinstance(instance, int | float):
+        return False
+    return math.isfinite(instance)
+
+
+# Draft 2020-12, where an `integer` is written as one (`2`, never `2.0` or `2e0`) and a
+# `number` is finite (SPEC §10.8): what a client writes is what the gateway keeps.
+StrictValidator = jsonschema.validators.extend(
+    jsonschema.Draft202012Validator,
+    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine_many(
+        {"integer": _is_integer, "number": _is_number}
+    ),
+)
 
 
 def schema_errors(validator: Validator, data: Any, *, prefix: str = "") -> list[dict[str, str]]:

@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from appserver.kinds import check_target
+from gateway.admin.bodies import MIB
 from gateway.admin.routing import Route, Success, items, items_of, json_body, ref
 from gateway.admin.services import CHANGES
 from gateway.keys import gateway_of
@@ -72,7 +73,9 @@ def _taken_names(gw: Any, version: str, previous: str | None) -> set[str]:
 
 async def create_import(request: web.Request) -> web.Response:
     gw = gateway_of(request)
-    data = _request(await json_body(request))
+    # A document travels in the body: up to fetch_max_bytes of it, and 1 MiB besides.
+    limit = gw.config.assembler.fetch_max_bytes + MIB
+    data = _request(await json_body(request, limit))
     previous = _same_source(gw, data.get("url"), data.get("base_url"))
     result = await _import(gw, data, previous)
     record = result.record(id=previous)

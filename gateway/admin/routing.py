@@ -7,7 +7,6 @@ query parameters). Neither is written beside the table; both are built from it.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -15,8 +14,10 @@ from typing import Any
 
 from aiohttp import web
 
+from appserver.kinds.outgoing import read_limited
+from gateway.admin.bodies import BODY_LIMIT, loads
 from gateway.middleware import Handler
-from igwcore.problems import InvalidEntry
+from igwcore.problems import PayloadTooLarge
 
 METHODS = frozenset({"GET", "POST", "PUT", "DELETE", "PATCH"})
 JSON = "application/json"
@@ -99,11 +100,13 @@ def items(values: list[Any]) -> web.Response:
     return web.json_response({"items": values})
 
 
-async def json_body(request: web.Request) -> Any:
-    raw = await request.read()
-    try:
-        return json.loads(raw or b"null")
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise InvalidEntry(
-            f"the body is not JSON: {e}", errors=[{"field": "", "reason": f"not JSON: {e}"}]
-        ) from None
+async def json_body(request: web.Request, limit: int = BODY_LIMIT) -> Any:
+    """The request's JSON body (SPEC §10.8): 413 past `limit` bytes, read no further;
+    422 when it is not JSON, nests too deep or holds a non-finite number."""
+    raw = await read_limited(
+        request.content,
+        limit,
+        request.content_length,
+        lambda: PayloadTooLarge(f"the body is over {limit} bytes", limit=limit),
+    )
+    return loads(raw)

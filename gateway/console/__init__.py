@@ -20,11 +20,11 @@ from yarl import URL
 
 from gateway.console.forms import policy_data
 from gateway.console.pages import CSRF, PAGE, html, redirect, render
-from gateway.console.signin import checked_form, sign_in, signed_in
+from gateway.console.signin import checked_form, is_console, sign_in, signed_in
 from gateway.keys import gateway_of
 from igwcore.problems import InvalidEntry
 
-__all__ = ["add_routes", "signed_in"]
+__all__ = ["add_routes", "is_console", "signed_in"]
 
 
 def add_routes(app: web.Application) -> None:
