@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from appserver.application import Application
-from appserver.kinds import KINDS, DeployEnv, check_target
+from appserver.kinds import KINDS, DeployEnv
 from appserver.plan import Plan, accepted_inputs, check
 from appserver.server import AppServer
 from assembler.contract import ContractUnavailable, ensure_imported, find_by_contract
@@ -22,7 +22,7 @@ from assembler.convert import insert_converters
 from assembler.resolve import CheckArgs, Entries, resolve
 from igwcore.descriptor import ByContract, Descriptor, canonical_descriptor
 from igwcore.problems import ServiceNotFound, TypeMismatch
-from repository.entry import ServiceEntry
+from repository.entry import ServiceEntry, TargetCheck
 from repository.fetch import FetchPolicy
 from repository.store import Repository
 from repository.wsdlcache import wsdl_cache
@@ -67,19 +67,26 @@ def build_plan(
 
 
 class RepositoryEntries:
-    """The repository's enabled entries, as resolution asks for them."""
+    """The repository's enabled entries, as resolution asks for them, but those `held`
+    back (entry id -> reason: refused by their kind's rules under this configuration)."""
 
-    def __init__(self, repository: Repository) -> None:
+    def __init__(self, repository: Repository, held: Mapping[str, str]) -> None:
         self.repository = repository
+        self.held = held
 
     def by_name(self, name: str) -> Sequence[ServiceEntry]:
-        return self.repository.by_name(name)
+        return self._usable(self.repository.by_name(name))
 
     def converters(self) -> Sequence[ServiceEntry]:
-        return self.repository.converters()
+        return self._usable(self.repository.converters())
 
     def by_contract(self, url: str, operation: str) -> Sequence[ServiceEntry]:
-        return find_by_contract(self.repository, url, operation)
+        return self._usable(find_by_contract(self.repository, url, operation))
+
+    def _usable(self, entries: Sequence[ServiceEntry]) -> Sequence[ServiceEntry]:
+        if not self.held:
+            return entries
+        return [e for e in entries if e.id not in self.held]
 
 
 class Assembler:
@@ -92,9 +99,12 @@ class Assembler:
         *,
         contract_fetch: FetchPolicy,
         auto_convert: bool,
+        check_target: TargetCheck,
+        held: Mapping[str, str],
     ) -> None:
         self.repository = repository
-        self.entries = RepositoryEntries(repository)
+        self.entries = RepositoryEntries(repository, held)
+        self.check_target = check_target  # for the WSDLs that `wsdl:` stages import
         self.env = env
         self.contract_fetch = contract_fetch  # where `wsdl:` stages may fetch from
         self.auto_convert = auto_convert
@@ -147,7 +157,7 @@ class Assembler:
                     self.repository,
                     policy=self.contract_fetch,
                     cache=wsdl_cache(self.env.shared),
-                    check_target=check_target,
+                    check_target=self.check_target,
                 )
             except ContractUnavailable as e:
                 described = canonical_descriptor(d)

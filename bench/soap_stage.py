@@ -39,7 +39,7 @@ from zeep.transports import AsyncTransport
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from appserver.kinds import KINDS, DeployEnv, check_target  # noqa: E402
+from appserver.kinds import KINDS, DeployEnv, target_check  # noqa: E402
 from appserver.kinds import soap_envelope as soapenv  # noqa: E402
 from igwcore.message import Message, RequestContext  # noqa: E402
 from repository.wsdl import import_wsdl  # noqa: E402
@@ -157,11 +157,11 @@ async def main() -> None:
 
         started = time.perf_counter()
         imported = await import_wsdl(
-            check_target=check_target, url=wsdl, policy=policy, cache=wsdl_cache(env.shared)
+            check_target=target_check(env), url=wsdl, policy=policy, cache=wsdl_cache(env.shared)
         )
         cold_import = time.perf_counter() - started
         started = time.perf_counter()
-        await import_wsdl(check_target=check_target, url=wsdl, policy=policy)
+        await import_wsdl(check_target=target_check(env), url=wsdl, policy=policy)
         warm_import = time.perf_counter() - started
         entry = imported.entries[0]
         started = time.perf_counter()

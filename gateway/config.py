@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_type_hints
 
-from appserver.kinds import Connection
+from appserver.connections import Connection
 from appserver.purge import PurgePolicy, cron_trigger
 
 ORIGIN_RE = re.compile(r"https?://[^/?#@\s]+", re.IGNORECASE)
@@ -51,6 +51,9 @@ class RepositorySection:
     path: str = "var/repository.sqlite"
     dsn: str = ""
     service_dirs: tuple[str, ...] = ()
+    # Shell-style patterns over dotted module names (`acme.services.*`): the modules whose
+    # functions and classes python entries may run, besides the built-ins' (SPEC §10.2).
+    python_modules: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

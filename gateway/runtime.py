@@ -13,7 +13,7 @@ from typing import Any, Literal
 from cachetools import LRUCache
 
 from appserver.application import Application
-from appserver.kinds import DeployEnv, check_target
+from appserver.kinds import KINDS, DeployEnv, target_check
 from appserver.purge import PurgePolicy, overrides, with_overrides
 from appserver.server import AppServer
 from assembler.assemble import Assembler
@@ -26,6 +26,7 @@ from gateway.scheduler import PurgeScheduler
 from gateway.tracing import Tracing
 from igwcore.descriptor import Descriptor, canonical
 from repository.builtins import BUILTIN_ENTRIES
+from repository.entry import ServiceEntry, TargetCheck
 from repository.fetch import FetchPolicy
 from repository.store import Changes, Repository
 from repository.wsdlcache import remember_imports, wsdl_cache
@@ -64,6 +65,7 @@ def deploy_env(config: Config) -> DeployEnv:
         max_body_bytes=config.gateway.max_body_bytes,
         stage_timeout_s=config.gateway.stage_timeout_s,
         fetch=fetch_policy(config).any_host(),
+        python_modules=config.repository.python_modules,
     )
 
 
@@ -74,9 +76,18 @@ class Gateway:
         self.tracing = Tracing.from_config(config.telemetry)
         self.repository = Repository(config.path(config.repository.path))
         self.repository.seed(BUILTIN_ENTRIES)
-        if config.repository.service_dirs:
-            self.reload_service_dirs()
         self.env = deploy_env(config)
+        self.check_target = target_check(self.env)
+        if config.repository.service_dirs:
+            # At start a file's entry that the kinds' rules now refuse is held back, not
+            # fatal: the gateway starts, and the operator sees why in GET /services.
+            self.reload_service_dirs(target_check(self.env, kinds_only=True))
+        # Stored entries that the kinds' own rules refuse under this configuration (a
+        # python module no longer in python_modules): kept, listed as disabled with the
+        # reason, never resolved (SPEC §10.2).
+        self.held: dict[str, str] = self.held_back()
+        for id, reason in self.held.items():
+            log.warning("service %s is held back: %s", id, reason)
         node = config.gateway.node
         servers = [AppServer(f"as{i}", node, self.env) for i in range(config.appserver.count)]
         # config.toml's [purge], then what PUT /purge/policy stored (appserver/purge.py).
@@ -90,6 +101,8 @@ class Gateway:
             self.env,
             contract_fetch=fetch_policy(config),
             auto_convert=config.assembler.auto_convert,
+            check_target=self.check_target,
+            held=self.held,
         )
         # Assemblies under way, by key: concurrent misses for one key share one (SPEC §2).
         self._assembling: dict[str, asyncio.Future[Application]] = {}
@@ -183,10 +196,30 @@ class Gateway:
         )
         return application
 
-    def reload_service_dirs(self) -> Changes:
-        """Re-read the service files of `[repository] service_dirs` (SPEC §5)."""
+    def reload_service_dirs(self, check_target: TargetCheck | None = None) -> Changes:
+        """Re-read the service files of `[repository] service_dirs` (SPEC §5); InvalidEntry,
+        naming the file, for one whose entry `check_target` (the kinds' rules) refuses."""
         dirs = [self.config.path(d) for d in self.config.repository.service_dirs]
-        return self.repository.reload_service_dirs(dirs, check_target=check_target)
+        return self.repository.reload_service_dirs(
+            dirs, check_target=check_target or self.check_target
+        )
+
+    def held_back(self) -> dict[str, str]:
+        """Entry id -> why the kinds' own rules refuse that stored entry now."""
+        held: dict[str, str] = {}
+        for entry in self.repository.list():
+            errors = KINDS[entry.kind].check_target(entry.target, self.env)
+            if errors:
+                held[entry.id] = errors[0]["reason"]
+        return held
+
+    def entry_json(self, entry: ServiceEntry) -> dict[str, Any]:
+        """An entry as the admin API shows it: a held-back one disabled, with its reason."""
+        shown = entry.to_json()
+        reason = self.held.get(entry.id)
+        if reason is not None:
+            shown.update(enabled=False, held=reason)
+        return shown
 
     async def services_changed(self, ids: list[str]) -> list[str]:
         """Undeploy every application using one of `ids`; before the change is acknowledged."""

@@ -46,6 +46,8 @@ ENTRY_SCHEMA: dict[str, Any] = {
         "converter": {"type": "boolean"},
         "target": {"type": "object"},
         "enabled": {"type": "boolean"},
+        # Shown, never stored: why the gateway holds a stored entry back (SPEC §10.2).
+        "held": {"type": "string", "readOnly": True},
     },
 }
 _ENTRY_VALIDATOR = StrictValidator(ENTRY_SCHEMA)

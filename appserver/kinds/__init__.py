@@ -12,10 +12,12 @@ from typing import Any
 
 import jsonschema
 
-from appserver.kinds.base import Connection, DeployEnv, Kind, Stage
+from appserver.connections import Connection
+from appserver.kinds.base import DeployEnv, Kind, Stage
 from appserver.kinds.http import HttpKind
 from appserver.kinds.python import PythonKind
 from appserver.kinds.soap import SoapKind
+from repository.entry import TargetCheck
 from repository.validation import schema_errors
 
 KINDS: Mapping[str, Kind] = {k.name: k for k in (PythonKind(), HttpKind(), SoapKind())}
@@ -25,12 +27,21 @@ _TARGET_VALIDATORS = {
 }
 
 
-def check_target(kind: str, target: Mapping[str, Any]) -> list[dict[str, str]]:
-    """The `/invalid-entry` errors of an entry's `kind` and `target` (none: both right)."""
-    validator = _TARGET_VALIDATORS.get(kind)
-    if validator is None:
-        return [{"field": "kind", "reason": f"must be one of {sorted(KINDS)}"}]
-    return schema_errors(validator, target, prefix="target")
+def target_check(env: DeployEnv, *, kinds_only: bool = False) -> TargetCheck:
+    """What the repository is given to check an entry's `kind` and `target` (the errors of
+    `/invalid-entry`, none when both are right): its kind's schema, then the kind's own
+    checks under `env` (python: `[repository] python_modules`), unless `kinds_only`."""
+
+    def check_target(kind: str, target: Mapping[str, Any]) -> list[dict[str, str]]:
+        validator = _TARGET_VALIDATORS.get(kind)
+        if validator is None:
+            return [{"field": "kind", "reason": f"must be one of {sorted(KINDS)}"}]
+        errors = schema_errors(validator, target, prefix="target")
+        if errors or kinds_only:
+            return errors
+        return KINDS[kind].check_target(target, env)
+
+    return check_target
 
 
-__all__ = ["KINDS", "Connection", "DeployEnv", "Kind", "Stage", "check_target"]
+__all__ = ["KINDS", "Connection", "DeployEnv", "Kind", "Stage", "target_check"]

@@ -8,13 +8,12 @@ goes. A kind sees no configuration file: the gateway hands it plain values (`Dep
 
 from __future__ import annotations
 
-import base64
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
+from appserver.connections import Connection
 from igwcore.message import Message, RequestContext
 from igwcore.problems import StageError
 from repository.entry import ServiceEntry
@@ -31,27 +30,6 @@ def argument_text(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
-@dataclass(frozen=True)
-class Connection:
-    """The credentials a `connection` alias adds to outgoing calls (`[connections.NAME]`);
-    secrets are read from the environment when a stage deploys, never stored here."""
-
-    headers: tuple[tuple[str, str], ...] = ()
-    basic_user: str = ""
-    basic_password_env: str = ""
-    bearer_env: str = ""
-
-    def outgoing_headers(self) -> dict[str, str]:
-        out = dict(self.headers)
-        if self.basic_user:
-            password = os.environ.get(self.basic_password_env, "")
-            token = base64.b64encode(f"{self.basic_user}:{password}".encode()).decode()
-            out["Authorization"] = f"Basic {token}"
-        if self.bearer_env:
-            out["Authorization"] = f"Bearer {os.environ.get(self.bearer_env, '')}"
-        return out
-
-
 @dataclass
 class DeployEnv:
     """What a kind may use when it deploys a stage: the operator's connections, the
@@ -64,6 +42,9 @@ class DeployEnv:
     stage_timeout_s: float = 30.0  # [gateway] stage_timeout_s
     # Where an imported entry's WSDL may be (re)loaded from: any http(s) host.
     fetch: FetchPolicy = field(default_factory=FetchPolicy)
+    # [repository] python_modules: the modules whose functions and classes python entries
+    # may run, besides the built-ins' (SPEC §10.2).
+    python_modules: tuple[str, ...] = ()
     shared: dict[str, Any] = field(default_factory=dict)
 
     def connection(self, entry: ServiceEntry) -> Connection | None:
@@ -99,6 +80,10 @@ class Stage(Protocol):
 class Kind(Protocol):
     name: ClassVar[str]
     target_schema: ClassVar[dict[str, Any]]
+
+    def check_target(self, target: Mapping[str, Any], env: DeployEnv) -> list[dict[str, str]]:
+        """Checks of a target beyond `target_schema` (which it passed): the errors, if any."""
+        ...
 
     def check_args(self, entry: ServiceEntry, args: Mapping[str, Any], env: DeployEnv) -> None:
         """Checks beyond the JSON Schema, run at resolution; raise ArgumentError."""

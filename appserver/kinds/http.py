@@ -42,7 +42,8 @@ import aiohttp
 from multidict import CIMultiDict
 from yarl import URL
 
-from appserver.kinds.base import Connection, DeployEnv, argument_text
+from appserver.connections import Connection
+from appserver.kinds.base import DeployEnv, argument_text
 from appserver.kinds.outgoing import SESSION_BYTES, map_client_errors, read_answer, stage_session
 from igwcore import mediatype
 from igwcore.message import Message, RequestContext
@@ -239,6 +240,9 @@ class HttpKind:
         },
         "additionalProperties": False,
     }
+
+    def check_target(self, target: Mapping[str, Any], env: DeployEnv) -> list[dict[str, str]]:
+        return []  # the target schema says all there is to say
 
     def check_args(self, entry: ServiceEntry, args: Mapping[str, Any], env: DeployEnv) -> None:
         """An argument the request cannot carry; the entry's own faults wait for deploy."""

@@ -14,19 +14,64 @@ input's type where the output is `same`), or a `dict`/`list` (written as JSON).
 from __future__ import annotations
 
 import asyncio
+import fnmatch
 import functools
 import importlib
 import inspect
 import json
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from appserver.kinds.base import DeployEnv
 from igwcore import mediatype
 from igwcore.message import Message, RequestContext
 from igwcore.problems import StageError
+from repository.builtins import BUILTIN_ENTRIES
 from repository.entry import ServiceEntry
+
+# The built-ins' callables, allowed in any entry whatever `python_modules` says.
+BUILTIN_CALLABLES = frozenset(entry.target["callable"] for entry in BUILTIN_ENTRIES)
+
+
+def refusal(ref: str, allowed: Sequence[str]) -> str | None:
+    """Why `target.callable` `ref` may not run (SPEC §10.2), or None when it may: it must
+    name a function or class defined in a module that a pattern of `[repository]
+    python_modules` matches (shell-style, case-sensitive, over the dotted name). A module
+    is imported only once a pattern allowed it: importing runs its code."""
+    if ref in BUILTIN_CALLABLES:
+        return None
+    module_name, _, name = ref.partition(":")
+    where = f"target.callable {ref!r}"
+    if not any(fnmatch.fnmatchcase(module_name, pattern) for pattern in allowed):
+        listed = ", ".join(allowed) if allowed else "none"
+        return (
+            f"{where}: module {module_name!r} is not allowed by [repository] python_modules "
+            f"(allowed: {listed})"
+        )
+    if "." in name:
+        return f"{where}: an attribute path; name a function or class of the module itself"
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as e:  # whatever the module's own code raises on import
+        return f"{where}: {module_name} cannot be imported: {type(e).__name__}: {e}"
+    target = getattr(module, name, None)
+    if not (inspect.isfunction(target) or inspect.isclass(target)):
+        return f"{where}: {module_name} defines no function or class {name!r}"
+    if target.__module__ != module_name:
+        return f"{where}: {name} is defined in {target.__module__}, not in {module_name}"
+    return None
+
+
+def load_allowed(ref: str, allowed: Sequence[str]) -> Any:
+    """The callable `ref` names, once `refusal` has nothing against it; else StageError."""
+    reason = refusal(ref, allowed)
+    if reason is not None:
+        raise StageError(reason)
+    try:
+        return load_callable(ref)
+    except (ImportError, AttributeError, ValueError) as e:
+        raise StageError(f"cannot load {ref}: {e}") from e
 
 
 def load_callable(ref: str) -> Any:
@@ -125,11 +170,16 @@ class PythonKind:
         "additionalProperties": False,
     }
 
+    def check_target(self, target: Mapping[str, Any], env: DeployEnv) -> list[dict[str, str]]:
+        """The callable must be allowed by `[repository] python_modules` (SPEC §10.2)."""
+        reason = refusal(str(target["callable"]), env.python_modules)
+        return [] if reason is None else [{"field": "target/callable", "reason": reason}]
+
     def check_args(self, entry: ServiceEntry, args: Mapping[str, Any], env: DeployEnv) -> None:
         """A class target may define `check_args(args, settings)`; it raises ArgumentError."""
         try:
-            target = load_callable(entry.target["callable"])
-        except (ImportError, AttributeError, ValueError):
+            target = load_allowed(entry.target["callable"], env.python_modules)
+        except StageError:
             return  # reported when the stage deploys
         checker = getattr(target, "check_args", None)
         if inspect.isclass(target) and checker is not None:
@@ -138,10 +188,7 @@ class PythonKind:
     async def deploy(
         self, entry: ServiceEntry, args: Mapping[str, Any], env: DeployEnv
     ) -> PythonStage:
-        try:
-            target = load_callable(entry.target["callable"])
-        except (ImportError, AttributeError, ValueError) as e:
-            raise StageError(f"cannot load {entry.target['callable']}: {e}") from e
+        target = load_allowed(entry.target["callable"], env.python_modules)
         inline = bool(entry.target.get("inline", False))
         if inspect.isclass(target):
             extra: dict[str, Any] = {}

@@ -36,8 +36,9 @@ from typing import Any, ClassVar
 
 from zeep.xsd import AnySimpleType, Element
 
+from appserver.connections import Connection
 from appserver.kinds import soap_envelope
-from appserver.kinds.base import Connection, DeployEnv
+from appserver.kinds.base import DeployEnv
 from appserver.kinds.outgoing import SESSION_BYTES, map_client_errors, read_answer, stage_session
 from appserver.kinds.soap_answer import answer, local
 from igwcore.message import Message, RequestContext
@@ -176,6 +177,9 @@ class SoapKind:
         },
         "additionalProperties": False,
     }
+
+    def check_target(self, target: Mapping[str, Any], env: DeployEnv) -> list[dict[str, str]]:
+        return []  # the target schema says all there is to say
 
     def check_args(self, entry: ServiceEntry, args: Mapping[str, Any], env: DeployEnv) -> None:
         """Each argument must be a value of its element's XSD type (a `dateTime` that is

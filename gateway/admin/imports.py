@@ -7,7 +7,6 @@ from typing import Any
 
 from aiohttp import web
 
-from appserver.kinds import check_target
 from gateway.admin.bodies import MIB
 from gateway.admin.routing import Route, Success, items, items_of, json_body, ref
 from gateway.admin.services import CHANGES
@@ -56,7 +55,7 @@ async def _import(gw: Any, data: dict[str, Any], previous: str | None) -> WsdlIm
         version=version,
         connection=data.get("connection"),
         policy=gw.env.fetch,
-        check_target=check_target,
+        check_target=gw.check_target,
         cache=wsdl_cache(gw.env.shared),
         reserved=_taken_names(gw, version, previous),
     )

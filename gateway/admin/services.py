@@ -6,7 +6,6 @@ import logging
 
 from aiohttp import web
 
-from appserver.kinds import check_target
 from gateway.admin.routing import DONE, Route, Success, items, items_of, json_body, ref
 from gateway.keys import gateway_of
 from igwcore import mediatype
@@ -24,18 +23,20 @@ async def list_services(request: web.Request) -> web.Response:
     entries = gateway_of(request).repository.list(
         name=q.get("name") or None, input=q.get("input") or None, output=q.get("output") or None
     )
-    return items([e.to_json() for e in entries])
+    return items([gateway_of(request).entry_json(e) for e in entries])
 
 
 async def add_service(request: web.Request) -> web.Response:
-    entry = ServiceEntry.from_json(await json_body(request), check_target=check_target)
-    added = gateway_of(request).repository.add(entry)
+    gw = gateway_of(request)
+    entry = ServiceEntry.from_json(await json_body(request), check_target=gw.check_target)
+    added = gw.repository.add(entry)
     log.info("registered %s", added.id)
     return web.json_response(added.to_json(), status=201)
 
 
 async def get_service(request: web.Request) -> web.Response:
-    return web.json_response(gateway_of(request).repository.get(request.match_info["id"]).to_json())
+    gw = gateway_of(request)
+    return web.json_response(gw.entry_json(gw.repository.get(request.match_info["id"])))
 
 
 async def replace_service(request: web.Request) -> web.Response:
@@ -44,8 +45,9 @@ async def replace_service(request: web.Request) -> web.Response:
     data = await json_body(request)
     if isinstance(data, dict):
         data = {**data, "id": sid}
-    entry = ServiceEntry.from_json(data, check_target=check_target)
+    entry = ServiceEntry.from_json(data, check_target=gw.check_target)
     replaced = gw.repository.replace(sid, entry)
+    gw.held.pop(sid, None)  # it passed the rules that held it back
     await gw.services_changed([sid])
     log.info("replaced %s", sid)
     return web.json_response(replaced.to_json())
@@ -55,6 +57,7 @@ async def delete_service(request: web.Request) -> web.Response:
     gw = gateway_of(request)
     sid = request.match_info["id"]
     gw.repository.delete(sid)
+    gw.held.pop(sid, None)
     await gw.services_changed([sid])
     log.info("removed %s", sid)
     return web.Response(status=204)
@@ -63,6 +66,12 @@ async def delete_service(request: web.Request) -> web.Response:
 async def _set_enabled(request: web.Request, enabled: bool) -> web.Response:
     gw = gateway_of(request)
     sid = request.match_info["id"]
+    if enabled and sid in gw.held:
+        reason = gw.held[sid]
+        raise InvalidEntry(
+            f"{sid} cannot be enabled: {reason}",
+            errors=[{"field": "target/callable", "reason": reason}],
+        )
     entry = gw.repository.set_enabled(sid, enabled)
     await gw.services_changed([sid])
     log.info("%s %s", "enabled" if enabled else "disabled", sid)
@@ -80,6 +89,9 @@ async def enable_service(request: web.Request) -> web.Response:
 async def reload_services(request: web.Request) -> web.Response:
     gw = gateway_of(request)
     changes = gw.reload_service_dirs()
+    # Every file passed the rules: what is held back now is what else is stored.
+    gw.held.clear()
+    gw.held.update(gw.held_back())
     await gw.services_changed([*changes["changed"], *changes["removed"]])
     return web.json_response(changes)
 

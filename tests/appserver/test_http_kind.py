@@ -13,7 +13,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from appserver.kinds.base import Connection, DeployEnv
+from appserver.connections import Connection
+from appserver.kinds.base import DeployEnv
 from appserver.kinds.http import HttpKind, HttpStage
 from igwcore.message import Message, RequestContext
 from igwcore.problems import ArgumentError, StageError

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
+import sys
 from xml.etree import ElementTree as ET
 
 from tests.conftest import HEADER, Answer, http_entry, problem
@@ -215,7 +217,8 @@ async def test_basic_request_body_over_the_limit_is_413(start_gateway, upstream)
     assert r.status == 200 and await r.read() == b"x" * 200
 
 
-async def test_python_stage_that_raises_is_stage_failed_without_a_trace(gw):
+async def test_python_stage_that_raises_is_stage_failed_without_a_trace(start_gateway):
+    gw = await start_gateway(repository={"python_modules": ["json"]})
     entry = {
         "name": "raiser",
         "kind": "python",
@@ -229,8 +232,15 @@ async def test_python_stage_that_raises_is_stage_failed_without_a_trace(gw):
     assert j["service"] == "raiser@1.0.0" and j["reason"].startswith("TypeError")
 
 
-async def test_python_stage_that_cannot_load_is_stage_failed(gw):
+async def test_python_stage_that_cannot_load_is_stage_failed(start_gateway, tmp_path, monkeypatch):
+    # Importable when registered, gone by its first use (uninstalled meanwhile, say).
+    (tmp_path / "no_such_module.py").write_text("def f(message):\n    return message\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    gw = await start_gateway(repository={"python_modules": ["no_such_*"]})
     entry = {"name": "ghost", "kind": "python", "target": {"callable": "no_such_module:f"}}
     assert (await gw.adm("POST", "/services", entry)).status == 201
+    (tmp_path / "no_such_module.py").unlink()
+    sys.modules.pop("no_such_module", None)
+    importlib.invalidate_caches()
     j = await problem(await gw.call("ghost", {}), 502, "stage-failed")
     assert "no_such_module" in j["reason"]

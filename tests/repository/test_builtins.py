@@ -9,7 +9,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import jsonschema
 import pytest
 
-from appserver.kinds import check_target
 from appserver.kinds.base import DeployEnv
 from appserver.kinds.python import PythonKind, load_callable
 from gateway.config import from_dict
@@ -28,6 +27,7 @@ from repository.builtins import (
     Xslt,
 )
 from repository.entry import ServiceEntry
+from tests.entries import check_target
 
 ENTRIES = {e.name: e for e in BUILTIN_ENTRIES}
 REQUEST = RequestContext(method="POST", path="/orders", request_id="req-1")

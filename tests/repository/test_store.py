@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from appserver.kinds import check_target
 from igwcore.problems import Conflict, InvalidEntry, NotFound
 from repository.builtins import BUILTIN_ENTRIES
 from repository.entry import ServiceEntry
 from repository.import_record import ImportRecord
 from repository.schema import SCHEMA_VERSION
 from repository.store import Repository, RepositoryError
+from tests.entries import check_target
 
 ROOT = Path(__file__).resolve().parents[2]
 

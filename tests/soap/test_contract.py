@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from appserver.kinds import KINDS, check_target
+from appserver.kinds import KINDS
 from assembler.contract import ContractUnavailable, ensure_imported, find_by_contract, is_imported
 from gateway import config as configuration
 from gateway.runtime import deploy_env, fetch_policy
@@ -17,6 +17,7 @@ from igwcore.urls import canonical_url
 from repository.store import Repository
 from repository.wsdl import import_wsdl
 from repository.wsdlcache import remember_imports, wsdl_cache
+from tests.entries import check_target
 from tests.eventloop import loop_gaps
 from tests.soap import wsdls
 from tests.soap.conftest import Files

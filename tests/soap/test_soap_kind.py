@@ -12,7 +12,7 @@ import httpx
 import pytest
 from lxml import etree
 
-from appserver.kinds import KINDS, check_target, soap, soap_envelope
+from appserver.kinds import KINDS, soap, soap_envelope
 from appserver.kinds.soap import SoapStage
 from gateway import config as configuration
 from gateway.runtime import deploy_env
@@ -21,6 +21,7 @@ from igwcore.problems import ArgumentError, StageError
 from repository.entry import ServiceEntry
 from repository.wsdl import import_wsdl
 from repository.wsdlcache import wsdl_cache
+from tests.entries import check_target
 from tests.processes import free_port
 from tests.soap import wsdls
 from tests.soap.conftest import Files, echoed

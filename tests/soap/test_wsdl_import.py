@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from appserver.kinds import check_target
 from igwcore.problems import InvalidEntry
 from igwcore.urls import canonical_url
 from repository.entry import ServiceEntry
@@ -15,6 +14,7 @@ from repository.fetch import FetchPolicy, GuardedTransport, WsdlUnavailable
 from repository.wsdl import ident_name, unique
 from repository.wsdl import import_wsdl as import_checked_by
 from repository.wsdlcache import WsdlCache, document_urn, load_wsdl
+from tests.entries import check_target
 from tests.soap import wsdls
 from tests.soap.conftest import CORPUS, Files
 
