@@ -30,6 +30,9 @@ class GatewaySection:
     max_stages: int = 32
     max_args: int = 32
     stage_timeout_s: float = 30.0
+    # The most a stage's isolated work (a client's schema, stylesheet, a large
+    # conversion) may hold: past it, 422 /stage-rejected (SPEC §10.4).
+    stage_memory_bytes: int = 268_435_456
     workers: int = 1
     require_client_auth: bool = False
     node: str = field(default_factory=socket.gethostname)
@@ -311,6 +314,7 @@ def _check(config: Config) -> None:
         "gateway.max_stages": g.max_stages,
         "gateway.max_args": g.max_args,
         "gateway.stage_timeout_s": g.stage_timeout_s,
+        "gateway.stage_memory_bytes": g.stage_memory_bytes,
         "gateway.workers": g.workers,
         "appserver.count": config.appserver.count,
         "assembler.fetch_max_bytes": config.assembler.fetch_max_bytes,

@@ -15,6 +15,7 @@ from cachetools import LRUCache
 from appserver.application import Application
 from appserver.kinds import KINDS, DeployEnv, target_check
 from appserver.purge import PurgePolicy, overrides, with_overrides
+from appserver.sandbox import Sandbox
 from appserver.server import AppServer
 from assembler.assemble import Assembler
 from gateway import header
@@ -66,6 +67,7 @@ def deploy_env(config: Config) -> DeployEnv:
         stage_timeout_s=config.gateway.stage_timeout_s,
         fetch=fetch_policy(config).any_host(),
         python_modules=config.repository.python_modules,
+        isolation=Sandbox(config.gateway.stage_memory_bytes),
     )
 
 
@@ -264,7 +266,7 @@ class Gateway:
 
     async def stop(self) -> None:
         """Stop purging, close every application after its requests in flight, then the
-        proxy and the repository. Safe to call twice."""
+        proxy, the stages' workers and threads, and the repository. Safe to call twice."""
         if self._stopped:
             return
         self._stopped = True
@@ -273,5 +275,6 @@ class Gateway:
             task.cancel()
         await self.applications.close()
         await self.proxy.close()
+        self.env.close()
         self.repository.close()
         self.tracing.shutdown()

@@ -330,6 +330,9 @@ class StageError(Exception):
         self.rejected = rejected
         self.extra = extra
 
+    def __reduce__(self) -> Any:  # it crosses into and out of worker processes
+        return _stage_error, (self.reason, self.rejected, self.extra)
+
     def problem(self, stage: int, service: str) -> StageRejected | StageFailed:
         """The problem this error is as stage `stage` (running `service`) of a pipe."""
         cls = StageRejected if self.rejected else StageFailed
@@ -351,6 +354,9 @@ class ArgumentError(ValueError):
         self.parameter = parameter
         self.reason = reason
 
+    def __reduce__(self) -> Any:
+        return ArgumentError, (self.parameter, self.reason)
+
     def problem(self, stage: int, service: str) -> InvalidParameter:
         """The problem this error is as stage `stage` (running `service`) of a pipe."""
         return InvalidParameter(
@@ -359,3 +365,7 @@ class ArgumentError(ValueError):
             parameter=self.parameter,
             reason=self.reason,
         )
+
+
+def _stage_error(reason: str, rejected: bool, extra: dict[str, Any]) -> StageError:
+    return StageError(reason, rejected=rejected, **extra)

@@ -8,12 +8,16 @@ goes. A kind sees no configuration file: the gateway hands it plain values (`Dep
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, TypeVar
 
 from appserver.connections import Connection
+from appserver.sandbox import Sandbox
 from igwcore.message import Message, RequestContext
 from igwcore.problems import StageError
 from repository.entry import ServiceEntry
@@ -28,6 +32,12 @@ def argument_text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return json.dumps(value, separators=(",", ":"))
+
+
+T = TypeVar("T")
+STAGE_MEMORY_BYTES = 268_435_456  # [gateway] stage_memory_bytes's default
+PYTHON_THREADS = 16  # python services blocking at once; more wait for a thread
+STAGE_THREADS = 4  # for stages' bounded in-process work (a large SOAP mapping)
 
 
 @dataclass
@@ -45,6 +55,16 @@ class DeployEnv:
     # [repository] python_modules: the modules whose functions and classes python entries
     # may run, besides the built-ins' (SPEC §10.2).
     python_modules: tuple[str, ...] = ()
+    # Where client-supplied work runs (SPEC §10.4): killable processes held to
+    # [gateway] stage_memory_bytes, and threads of their own for python services and for
+    # stages' bounded work, so that none of it can fill the gateway's own executor.
+    isolation: Sandbox = field(default_factory=lambda: Sandbox(STAGE_MEMORY_BYTES))
+    python_threads: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(PYTHON_THREADS, "igw-python-service")
+    )
+    stage_threads: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(STAGE_THREADS, "igw-stage")
+    )
     shared: dict[str, Any] = field(default_factory=dict)
 
     def connection(self, entry: ServiceEntry) -> Connection | None:
@@ -61,6 +81,18 @@ class DeployEnv:
     def settings_of(self, name: str) -> Mapping[str, Any]:
         """The operator's `[services.NAME]` table (empty when there is none)."""
         return self.settings.get(name, {})
+
+    async def in_thread(self, fn: Callable[..., T], *args: Any) -> T:
+        """`fn(*args)` in a stage thread, with this context (the request id of logs)."""
+        context = contextvars.copy_context()
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.stage_threads, context.run, fn, *args)
+
+    def close(self) -> None:
+        """Stop the isolation's workers and the threads, whatever they run (shutdown)."""
+        self.isolation.close()
+        for threads in (self.python_threads, self.stage_threads):
+            threads.shutdown(wait=False, cancel_futures=True)
 
 
 class Stage(Protocol):

@@ -2,10 +2,13 @@
 
 A function is called once a message as `fn(message, **args)`. A class is instantiated
 once at deploy as `cls(**args)` (plus `settings=` — the operator's `[services.NAME]`
-table — when its constructor takes it); the instance is then called
-once a message, and its `close()` (if any) runs when the application goes. Either may
-be a coroutine function; a plain function runs in a worker thread so that it never
-stalls the event loop, unless the target says `"inline": true`.
+table — and `isolation=` — the gateway's killable worker processes — when its
+constructor takes them), its `prepare()` coroutine awaited if it has one; the instance is
+then called once a message, and its `close()` (if any) runs when the application goes.
+Either may be a coroutine function; a plain function runs in the python services' own
+threads (`DeployEnv.python_threads`) so that it never stalls the event loop nor fills the
+gateway's threads, unless the target says `"inline": true`. Only callables of modules
+that `[repository] python_modules` allows run (`refusal`, SPEC §10.2).
 
 A call may return a `Message`, `bytes` or `str` (typed as the entry's output, or the
 input's type where the output is `same`), or a `dict`/`list` (written as JSON).
@@ -14,6 +17,7 @@ input's type where the output is `same`), or a `dict`/`list` (written as JSON).
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import fnmatch
 import functools
 import importlib
@@ -21,6 +25,7 @@ import inspect
 import json
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor
 from typing import Any, ClassVar
 
 from appserver.kinds.base import DeployEnv
@@ -123,10 +128,16 @@ def to_message(result: Any, given: Message, entry: ServiceEntry) -> Message:
 
 class PythonStage:
     def __init__(
-        self, entry: ServiceEntry, call: Callable[..., Any], inline: bool, instance: Any = None
+        self,
+        entry: ServiceEntry,
+        call: Callable[..., Any],
+        inline: bool,
+        threads: Executor,
+        instance: Any = None,
     ) -> None:
         self.entry = entry
         self._call = call
+        self._threads = threads
         self._async = inspect.iscoroutinefunction(call) or inspect.iscoroutinefunction(
             type(call).__call__
         )
@@ -141,7 +152,10 @@ class PythonStage:
         elif self._inline:
             result = self._call(message, **kwargs)
         else:
-            result = await asyncio.to_thread(self._call, message, **kwargs)
+            # Python services' own threads: a blocking one can fill them, not the gateway's.
+            context = contextvars.copy_context()
+            call = functools.partial(context.run, self._call, message, **kwargs)
+            result = await asyncio.get_running_loop().run_in_executor(self._threads, call)
         return to_message(result, message, self.entry)
 
     def size_bytes(self) -> int:
@@ -194,8 +208,18 @@ class PythonKind:
             extra: dict[str, Any] = {}
             if _accepts(target, "settings"):
                 extra["settings"] = env.settings_of(entry.name)
+            if _accepts(target, "isolation"):
+                extra["isolation"] = env.isolation
             instance = target(**args, **extra)
-            return PythonStage(entry, instance, inline, instance)
+            stage = PythonStage(entry, instance, inline, env.python_threads, instance)
+            prepare = getattr(instance, "prepare", None)
+            if prepare is not None:
+                try:
+                    await prepare()
+                except BaseException:
+                    await stage.close()
+                    raise
+            return stage
         fixed = dict(args)
 
         def call(message: Message, **kw: Any) -> Any:
@@ -206,7 +230,7 @@ class PythonKind:
             async def acall(message: Message, **kw: Any) -> Any:
                 return await target(message, **fixed, **kw)
 
-            return PythonStage(entry, acall, inline)
-        stage = PythonStage(entry, call, inline)
+            return PythonStage(entry, acall, inline, env.python_threads)
+        stage = PythonStage(entry, call, inline, env.python_threads)
         stage._takes_request = _accepts(target, "request")
         return stage

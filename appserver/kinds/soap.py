@@ -29,9 +29,8 @@ Decisions where SPEC is silent:
 
 from __future__ import annotations
 
-import asyncio
 import sys
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, ClassVar
 
 from zeep.xsd import AnySimpleType, Element
@@ -117,8 +116,10 @@ class SoapStage:
         *,
         max_body_bytes: int,
         timeout_s: float,
+        in_thread: Callable[..., Awaitable[Any]],
     ) -> None:
         self.entry = entry
+        self._in_thread = in_thread  # the stage threads (DeployEnv.in_thread)
         self.operation = operation
         self.address = address
         self._headers = dict(headers)
@@ -130,7 +131,7 @@ class SoapStage:
             raise StageError("the stage is closed")
         try:
             if len(message.body) > OFFLOAD_BYTES:
-                content = await asyncio.to_thread(soap_envelope.envelope, self.operation, message)
+                content = await self._in_thread(soap_envelope.envelope, self.operation, message)
             else:
                 content = soap_envelope.envelope(self.operation, message)
         except soap_envelope.PayloadError as e:
@@ -138,7 +139,7 @@ class SoapStage:
         headers = {**self._headers, **request.propagated()}
         status, body = await self._post(content, headers)
         if len(body) > OFFLOAD_BYTES:
-            return await asyncio.to_thread(answer, status, body)
+            return await self._in_thread(answer, status, body)
         return answer(status, body)
 
     async def _post(self, content: bytes, headers: Mapping[str, str]) -> tuple[int, bytes]:
@@ -231,4 +232,5 @@ class SoapKind:
             headers,
             max_body_bytes=env.max_body_bytes,
             timeout_s=max(60.0, 2 * env.stage_timeout_s),
+            in_thread=env.in_thread,
         )

@@ -1,21 +1,29 @@
 """What the built-ins share: where their work runs, how they refuse a payload, how they
-read one, and what their compiled schemas and stylesheets hold in memory."""
+read one, and what their compiled schemas and stylesheets hold in memory.
+
+Where work runs (SPEC §10.4). Linear work on a small payload runs inline, on the event
+loop: it costs less than a hand-off. Everything else runs under an `Isolation` (the
+gateway's `appserver.sandbox.Sandbox`: killable worker processes held to
+`stage_memory_bytes`): work on a large payload, and all work whose cost a client's
+argument decides (a JSON Schema, an XML Schema, a stylesheet), which even a tiny payload
+can make cost seconds or gigabytes. What such work compiles from a client's text is kept
+in the worker that compiled it (`compiled`), within a byte bound of its own.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
+import gc
 import json
-import threading
-from collections.abc import Callable, Iterator
-from typing import Any, Generic, TypeVar
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
 
+from cachetools import LRUCache
 from lxml import etree
 
-from igwcore.problems import StageError
+from igwcore.problems import ArgumentError, StageError
 from repository import xmlsafe
 
-INLINE_LIMIT = 64 * 1024
+INLINE_LIMIT = 64 * 1024  # linear work on payloads below this runs on the event loop
 MAX_REASON = 500
 T = TypeVar("T")
 JSON = "application/json"
@@ -26,17 +34,80 @@ XML = "application/xml"
 # memory libxml2 allocates out of tracemalloc's sight, RSS growth over 500-2000
 # compilations of a 0.5 KB and a 10-18 KB source (lxml 6.1, libxml2 2.14, libxslt 1.1.43).
 JSON_SCHEMA_COST = (0, 13)
-XSD_COST = (3 * 1024, 18)
+# The XSD figures were doubled when RSS over many compilations came out at twice them.
+XSD_COST = (6 * 1024, 36)
 XSLT_COST = (48 * 1024, 32)
 
 
-async def offload(size: int, fn: Callable[..., T], *args: Any, bounded: bool = True) -> T:
-    """`fn(*args)` inline for a small payload; in a worker thread for a big one, or when
-    the work is not bounded by the payload's size (a client's stylesheet or regex can
-    make a small payload cost seconds, and the event loop must not wait on it)."""
-    if bounded and size < INLINE_LIMIT:
+class Isolation(Protocol):
+    """Runs a module-level function where it can be stopped at the stage's deadline (a
+    cancelled await stops it) and held to `stage_memory_bytes`."""
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T: ...
+
+
+async def offload(isolation: Isolation, size: int, fn: Callable[..., T], *args: Any) -> T:
+    """`fn(*args)` (linear in a payload of `size` bytes) inline when the payload is small,
+    else under `isolation`."""
+    if size < INLINE_LIMIT:
         return fn(*args)
-    return await asyncio.to_thread(fn, *args)
+    return await isolation.run(fn, *args)
+
+
+def memory_reason(limit: int) -> str:
+    return f"the stage would hold more than stage_memory_bytes ({limit} bytes) and was stopped"
+
+
+# -- in a worker ---------------------------------------------------------------------------
+
+# Compiled schemas and stylesheets of this worker, by (what, source): at most this many
+# bytes of them by their measured cost (resized by `worker_started`).
+_compiled: LRUCache[tuple[str, str], Any] = LRUCache(maxsize=32 * 1024 * 1024)
+
+
+def worker_started(memory_bytes: int) -> None:
+    """Size this worker's cache of compiled documents: a quarter of its memory limit."""
+    global _compiled
+    _compiled = LRUCache(maxsize=max(1, memory_bytes // 4), getsizeof=_cost_of)
+
+
+def _cost_of(value: Any) -> int:
+    return int(getattr(value, "igw_cost", 1))
+
+
+def compiled(what: str, source: str, make: Callable[[str], T], measured: tuple[int, int]) -> T:
+    """The compilation of `source` (`make(source)`), cached in this worker."""
+    key = (what, source)
+    found = _compiled.get(key)
+    if found is None:
+        found = _Compiled(make(source), cost(measured, source))
+        if found.igw_cost <= _compiled.maxsize:
+            _compiled[key] = found
+    return found.value
+
+
+class _Compiled:
+    __slots__ = ("igw_cost", "value")
+
+    def __init__(self, value: Any, igw_cost: int) -> None:
+        self.value = value
+        self.igw_cost = igw_cost
+
+
+def isolated(fn: Callable[..., T], *args: Any) -> T:
+    """`fn(*args)` in a worker. When memory runs out, this worker's caches go with the
+    failed work, so that the next task has the whole limit again; any other error is
+    made one that travels back whole (a library's own exception may not unpickle)."""
+    try:
+        return fn(*args)
+    except MemoryError:
+        _compiled.clear()
+        gc.collect()
+        raise
+    except (StageError, ArgumentError):
+        raise
+    except Exception as e:
+        raise StageError(f"{type(e).__name__}: {e}"[:MAX_REASON]) from None
 
 
 def cost(measured: tuple[int, int], source: str) -> int:
@@ -50,30 +121,6 @@ def reject(reason: str) -> StageError:
     if len(reason) > MAX_REASON:
         reason = reason[: MAX_REASON - 1] + "…"
     return StageError(reason, rejected=True)
-
-
-class Pool(Generic[T]):
-    """Compiled lxml objects keep per-call state (their error log): one a concurrent use."""
-
-    def __init__(self, make: Callable[[], T], first: T) -> None:
-        self._make = make
-        self._free = [first]
-        self._lock = threading.Lock()
-        self.size = 1
-
-    @contextlib.contextmanager
-    def take(self) -> Iterator[T]:
-        with self._lock:
-            item = self._free.pop() if self._free else None
-            if item is None:
-                self.size += 1
-        if item is None:
-            item = self._make()
-        try:
-            yield item
-        finally:
-            with self._lock:
-                self._free.append(item)
 
 
 def load_json(body: bytes) -> Any:

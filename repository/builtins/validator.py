@@ -11,67 +11,72 @@ from collections.abc import Mapping
 from typing import Any
 
 import jsonschema
-import referencing
 import referencing.exceptions
 import yaml
 
 from igwcore import mediatype
 from igwcore.message import Message, RequestContext
-from igwcore.problems import ArgumentError
-from repository.builtins.support import JSON_SCHEMA_COST, cost, load_json, load_xml, offload, reject
+from repository.builtins.jsonschemas import compile_schema
+from repository.builtins.support import (
+    JSON_SCHEMA_COST,
+    Isolation,
+    compiled,
+    load_json,
+    load_xml,
+    offload,
+    reject,
+)
 
 
 class Validator:
     """Without `schema`, checks that the payload is well-formed for its media type; with
-    one, that it is JSON (or YAML) valid against that JSON Schema."""
+    one, that it is JSON (or YAML) valid against that JSON Schema.
 
-    def __init__(self, schema: str | None = None) -> None:
-        self._source = schema or ""
-        self._schema = _compile_json_schema(schema) if schema is not None else None
-        # A `pattern` is a regular expression the client wrote: it may backtrack for ages.
-        self._bounded = "pattern" not in self._source
+    A check against a schema always runs under the isolation (a schema's `uniqueItems`
+    over a long array, say, costs what the client wants it to); a well-formedness check
+    is linear, and runs inline on a small payload."""
+
+    def __init__(self, schema: str | None = None, *, isolation: Isolation) -> None:
+        # Checked at resolution (`check_args`), compiled again in the worker that runs it.
+        self._source = schema if schema is not None and json.loads(schema) is not None else None
+        self._isolation = isolation
 
     @classmethod
     def check_args(cls, args: Mapping[str, Any], settings: Mapping[str, Any]) -> None:
         schema = args.get("schema")
         if schema is not None:
-            _compile_json_schema(schema)
+            compile_schema(schema)
 
     async def __call__(self, message: Message, request: RequestContext | None = None) -> Message:
-        await offload(len(message.body), self._check, message, bounded=self._bounded)
+        if self._source is None:
+            size = len(message.body)
+            await offload(
+                self._isolation, size, check_well_formed, message.body, message.content_type
+            )
+        else:
+            await self._isolation.run(
+                check_against, self._source, message.body, message.content_type
+            )
         return message
 
-    def _check(self, message: Message) -> None:
-        if self._schema is None:
-            _check_well_formed(message)
-            return
-        instance = _load_structured(message)
-        try:
-            error = jsonschema.exceptions.best_match(self._schema.iter_errors(instance))
-        except referencing.exceptions.Unresolvable as e:
-            raise reject(f"the schema's reference {e.ref!r} cannot be resolved") from e
-        if error is not None:
-            raise reject(f"{error.json_path}: {error.message}")
-
     def size_bytes(self) -> int:
-        return sys.getsizeof(self) + cost(JSON_SCHEMA_COST, self._source)
+        # The compiled schema lives in the workers, within their own byte bound.
+        return sys.getsizeof(self) + len(self._source or "")
 
 
-def _compile_json_schema(text: str) -> jsonschema.protocols.Validator | None:
-    """The validator for a schema given as JSON text (None for `null`); ArgumentError."""
+def check_against(source: str, body: bytes, content_type: str) -> None:
+    """Refuse (StageError) a payload that is not JSON or YAML valid against the schema."""
+    validator = compiled("json-schema", source, compile_schema, JSON_SCHEMA_COST)
+    assert validator is not None  # a `null` schema is no schema: checked for well-formedness
+    instance = _load_structured(Message(body, content_type))
     try:
-        schema = json.loads(text)
-    except (ValueError, RecursionError) as e:
-        raise ArgumentError("schema", f"not JSON: {e}") from e
-    if schema is None:
-        return None
-    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
-    try:
-        cls.check_schema(schema)
-    except jsonschema.SchemaError as e:
-        raise ArgumentError("schema", f"not a valid JSON Schema: {e.message}") from e
-    # An empty registry: a `$ref` to a URL is never fetched (jsonschema would, by default).
-    return cls(schema, registry=referencing.Registry(), format_checker=cls.FORMAT_CHECKER)
+        error = jsonschema.exceptions.best_match(validator.iter_errors(instance))
+    except referencing.exceptions.Unresolvable as e:
+        raise reject(f"the schema's reference {e.ref!r} cannot be resolved") from e
+    except RecursionError as e:
+        raise reject("the payload or the schema nests too deeply") from e
+    if error is not None:
+        raise reject(f"{error.json_path}: {error.message}")
 
 
 def _is_yaml(media_type: str) -> bool:
@@ -81,7 +86,9 @@ def _is_yaml(media_type: str) -> bool:
     )
 
 
-def _check_well_formed(message: Message) -> None:
+def check_well_formed(body: bytes, content_type: str) -> None:
+    """Refuse (StageError) a payload that is not well-formed for its media type."""
+    message = Message(body, content_type)
     media = message.media_type
     if mediatype.is_json(media):
         load_json(message.body)
@@ -150,6 +157,8 @@ def _load_yaml(body: bytes) -> Any:
         return yaml.safe_load(body)
     except yaml.YAMLError as e:
         raise reject(f"not well-formed YAML: {e}".replace("\n", " ")) from e
+    except RecursionError as e:
+        raise reject("YAML nested too deeply") from e
 
 
 MAX_YAML_NODES = 1_000_000

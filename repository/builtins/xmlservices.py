@@ -17,10 +17,9 @@ from repository.builtins.support import (
     XML,
     XSD_COST,
     XSLT_COST,
-    Pool,
-    cost,
+    Isolation,
+    compiled,
     load_xml,
-    offload,
     reject,
 )
 
@@ -42,36 +41,53 @@ XS = "{http://www.w3.org/2001/XMLSchema}"
 
 
 class XmlValidator:
-    """Validates an XML payload against an XML Schema (XSD) given as text."""
+    """Validates an XML payload against an XML Schema (XSD) given as text.
 
-    def __init__(self, xsd: str) -> None:
+    An XML Schema is the client's program (a facet's pattern, a large `maxOccurs`, make
+    its automaton cost what they like): it is compiled and run only under the isolation.
+    What resolution checks here is that it parses and is self-contained."""
+
+    def __init__(self, xsd: str, *, isolation: Isolation) -> None:
+        _self_contained(xsd)
         self._source = xsd
-        self._pool = Pool(lambda: _compile_xsd(xsd), _compile_xsd(xsd))
+        self._isolation = isolation
 
     @classmethod
     def check_args(cls, args: Mapping[str, Any], settings: Mapping[str, Any]) -> None:
-        _compile_xsd(args.get("xsd", ""))
+        _self_contained(args.get("xsd", ""))
+
+    async def prepare(self) -> None:
+        """Compile the schema once, under the isolation and the deadline (at deploy)."""
+        await self._isolation.run(compile_xsd, self._source)
 
     async def __call__(self, message: Message, request: RequestContext | None = None) -> Message:
-        await offload(len(message.body), self._validate, message.body)
+        await self._isolation.run(validate_xml, self._source, message.body)
         return message
 
-    def _validate(self, body: bytes) -> None:
-        document = load_xml(body)
-        with self._pool.take() as schema:
-            if schema.validate(document):
-                return
-            errors = list(schema.error_log)
-        first = errors[0]
-        more = f" ({len(errors) - 1} more)" if len(errors) > 1 else ""
-        raise reject(f"line {first.line}: {first.message}{more}")
-
     def size_bytes(self) -> int:
-        return sys.getsizeof(self) + cost(XSD_COST, self._source) * self._pool.size
+        # The compiled schema lives in the workers, within their own byte bound.
+        return sys.getsizeof(self) + len(self._source)
 
 
-def _compile_xsd(text: Any) -> etree.XMLSchema:
-    """A self-contained XML Schema; ArgumentError when it cannot be compiled or would fetch."""
+def validate_xml(source: str, body: bytes) -> None:
+    """Refuse (StageError) a payload the schema finds invalid."""
+    schema = compiled("xsd", source, _compile_xsd, XSD_COST)
+    document = load_xml(body)
+    if schema.validate(document):
+        return
+    errors = list(schema.error_log)
+    first = errors[0]
+    more = f" ({len(errors) - 1} more)" if len(errors) > 1 else ""
+    raise reject(f"line {first.line}: {first.message}{more}")
+
+
+def compile_xsd(source: str) -> None:
+    """Compile (and cache) the schema, or ArgumentError: its deploy-time check."""
+    compiled("xsd", source, _compile_xsd, XSD_COST)
+
+
+def _self_contained(text: Any) -> etree._Element:
+    """The schema's document; ArgumentError when it is none or would fetch another file."""
     document = _parse_argument("xsd", text, "an XML Schema")
     for element in document.iter(f"{XS}import", f"{XS}include", f"{XS}redefine", f"{XS}override"):
         if element.get("schemaLocation") is not None:
@@ -79,6 +95,12 @@ def _compile_xsd(text: Any) -> etree.XMLSchema:
             raise ArgumentError(
                 "xsd", f"xs:{tag} with a schemaLocation: the schema must be self-contained"
             )
+    return document
+
+
+def _compile_xsd(text: str) -> etree.XMLSchema:
+    """A self-contained XML Schema; ArgumentError when it cannot be compiled or would fetch."""
+    document = _self_contained(text)
     try:
         return etree.XMLSchema(document)
     except (etree.XMLSchemaParseError, xmlsafe.XmlRefused) as e:
@@ -105,49 +127,64 @@ class Xslt:
     method `text`, `text/html` for `html`, `application/xml` otherwise.
     """
 
-    def __init__(self, stylesheet: str) -> None:
+    def __init__(self, stylesheet: str, *, isolation: Isolation) -> None:
+        document = _parse_argument("stylesheet", stylesheet, "an XSLT stylesheet")
         self._source = stylesheet
-        self._refusal = reaches_out(_parse_argument("stylesheet", stylesheet, "a stylesheet"))
-        self._pool: Pool[etree.XSLT] | None = None
-        self.media_type = XML
-        if self._refusal is None:
-            first, self.media_type = _compile_xslt(stylesheet)
-            self._pool = Pool(lambda: _compile_xslt(stylesheet)[0], first)
+        self._refusal = reaches_out(document)
+        self.media_type = _output_type(document)
+        self._isolation = isolation
 
     @classmethod
     def check_args(cls, args: Mapping[str, Any], settings: Mapping[str, Any]) -> None:
-        text = args.get("stylesheet", "")
-        if reaches_out(_parse_argument("stylesheet", text, "an XSLT stylesheet")) is None:
-            _compile_xslt(text)
+        _output_type(
+            _parse_argument("stylesheet", args.get("stylesheet", ""), "an XSLT stylesheet")
+        )
+
+    async def prepare(self) -> None:
+        """Compile the stylesheet once, under the isolation and the deadline (at deploy)."""
+        if self._refusal is None:
+            await self._isolation.run(compile_xslt, self._source)
 
     async def __call__(self, message: Message, request: RequestContext | None = None) -> Message:
         if self._refusal is not None:
             raise reject(f"the stylesheet reaches for {self._refusal}, which is not allowed")
-        # Always in a thread: a stylesheet's recursion can cost seconds on a tiny document.
-        body = await offload(len(message.body), self._transform, message.body, bounded=False)
+        # Always isolated: a stylesheet's recursion can cost seconds, or gigabytes, on a
+        # tiny document.
+        body = await self._isolation.run(transform, self._source, message.body)
         return Message(body, self.media_type)
 
-    def _transform(self, body: bytes) -> bytes:
-        document = load_xml(body)
-        assert self._pool is not None  # a refused stylesheet never gets here
-        with self._pool.take() as transform:
-            try:
-                result = transform(document)
-            except etree.XSLTApplyError as e:
-                details = [m.message for m in transform.error_log if m.message != str(e)]
-                raise reject("; ".join([f"the stylesheet failed: {e}", *details[-2:]])) from e
-        if result.getroot() is None and not str(result):
-            return b""
-        return bytes(memoryview(result))
-
     def size_bytes(self) -> int:
-        copies = self._pool.size if self._pool is not None else 0
-        return sys.getsizeof(self) + cost(XSLT_COST, self._source) * copies
+        # The compiled stylesheet lives in the workers, within their own byte bound.
+        return sys.getsizeof(self) + len(self._source)
+
+
+def transform(source: str, body: bytes) -> bytes:
+    """The stylesheet's output for a payload, or its rejection (StageError)."""
+    stylesheet = compiled("xslt", source, _compile_xslt, XSLT_COST)
+    document = load_xml(body)
+    try:
+        result = stylesheet(document)
+    except etree.XSLTApplyError as e:
+        details = [m.message for m in stylesheet.error_log if m.message != str(e)]
+        raise reject("; ".join([f"the stylesheet failed: {e}", *details[-2:]])) from e
+    if result.getroot() is None and not str(result):
+        return b""
+    try:
+        return bytes(memoryview(result))
+    except LookupError as e:  # an xsl:output encoding nobody knows
+        raise reject(f"the stylesheet's output cannot be written: {e}") from e
+
+
+def compile_xslt(source: str) -> None:
+    """Compile (and cache) the stylesheet, or ArgumentError: its deploy-time check."""
+    compiled("xslt", source, _compile_xslt, XSLT_COST)
 
 
 # XPath function calls written with a prefix (`exsl:node-set(`, `php:function(`): every
 # one is an extension function. Axis steps (`child::x`) have two colons and no call.
-_PREFIXED_CALL = re.compile(r"(?<![\w.:-])([A-Za-z_][\w.-]*):([A-Za-z_][\w.-]*)\s*\(")
+# A name may follow any character but one that continues a name or a QName (`1-exsl:f(`
+# is `1 - exsl:f(`, a call).
+_PREFIXED_CALL = re.compile(r"(?<![\w.:])([A-Za-z_][\w.-]*):([A-Za-z_][\w.-]*)\s*\(")
 _EXPRESSION_ATTRIBUTES = ("select", "test", "match", "use", "count", "from", "value")
 
 
@@ -176,16 +213,13 @@ def reaches_out(stylesheet: etree._Element) -> str | None:
     return None
 
 
-def _compile_xslt(text: Any) -> tuple[etree.XSLT, str]:
-    """The compiled stylesheet and its output's media type; ArgumentError."""
+def _compile_xslt(text: str) -> etree.XSLT:
+    """The compiled stylesheet; ArgumentError."""
     document = _parse_argument("stylesheet", text, "an XSLT stylesheet")
     try:
-        transform = etree.XSLT(
-            document, access_control=etree.XSLTAccessControl.DENY_ALL, regexp=False
-        )
+        return etree.XSLT(document, access_control=etree.XSLTAccessControl.DENY_ALL, regexp=False)
     except (etree.XSLTParseError, xmlsafe.XmlRefused) as e:
         raise ArgumentError("stylesheet", f"does not compile: {e}") from e
-    return transform, _output_type(document)
 
 
 def _output_type(stylesheet: etree._Element) -> str:
@@ -198,4 +232,12 @@ def _output_type(stylesheet: etree._Element) -> str:
         media = {"text": "text/plain", "html": "text/html"}.get(method, XML)
     if media.startswith("text/") and "charset" not in media:
         media += f"; charset={encoding or 'utf-8'}"
+    if not _MEDIA_TYPE.fullmatch(media):  # it becomes the response's Content-Type
+        raise ArgumentError("stylesheet", f"xsl:output gives {media!r}, which is not a media type")
     return media
+
+
+# type/subtype and parameters of RFC 9110 tokens, quoted strings without control characters.
+_TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+_QUOTED = r'"(?:[\t\x20-\x21\x23-\x5b\x5d-\x7e]|\\[\t\x20-\x7e])*"'
+_MEDIA_TYPE = re.compile(rf"{_TOKEN}/{_TOKEN}(?:[ \t]*;[ \t]*{_TOKEN}=(?:{_TOKEN}|{_QUOTED}))*")

@@ -189,8 +189,10 @@ async def test_size_estimates_grow_with_what_an_application_holds(gw, upstream):
     size = {a["canonical"]: a["size_bytes"] for a in await applications(gw)}
     small_xslt, big_xslt = (size[c] for c in sorted((c for c in size if "xslt" in c), key=len))
     assert size["validator"] < size["validator | json_to_xml"] < size["echo"]
-    assert size["echo"] < small_xslt < big_xslt
-    assert big_xslt - small_xslt > 6000 * 10  # a compiled stylesheet holds many bytes a byte
+    # A compiled stylesheet lives in the isolation's workers, under a byte bound of their
+    # own (SPEC §10.10); the application holds its source.
+    assert small_xslt < big_xslt
+    assert big_xslt - small_xslt > 6000 * 2
 
 
 async def test_app_server_bytes_are_the_sum_of_its_applications(start_gateway):

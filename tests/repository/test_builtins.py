@@ -3,19 +3,18 @@ import json
 import logging
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import jsonschema
 import pytest
 
-from appserver.kinds.base import DeployEnv
+from appserver.kinds.base import STAGE_MEMORY_BYTES, DeployEnv
 from appserver.kinds.python import PythonKind, load_callable
+from appserver.sandbox import Sandbox
 from gateway.config import from_dict
 from gateway.runtime import deploy_env
 from igwcore.message import Message, RequestContext
 from igwcore.problems import ArgumentError, StageError
-from repository import builtins
 from repository.builtins import (
     BUILTIN_ENTRIES,
     INLINE_LIMIT,
@@ -25,7 +24,9 @@ from repository.builtins import (
     XmlToJson,
     XmlValidator,
     Xslt,
+    support,
 )
+from repository.builtins.support import XSLT_COST, offload
 from repository.entry import ServiceEntry
 from tests.entries import check_target
 
@@ -39,6 +40,15 @@ def json_message(value) -> Message:
 
 def xml_message(body: bytes) -> Message:
     return Message(body, "application/xml")
+
+
+SANDBOX = Sandbox(STAGE_MEMORY_BYTES)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _workers_stopped():
+    yield
+    SANDBOX.close()
 
 
 async def rejected(call) -> str:
@@ -166,7 +176,7 @@ def test_logger_check_runs_at_resolution_through_the_python_kind(tmp_path):
 )
 async def test_validator_without_schema_accepts_well_formed_payloads(body, ctype):
     message = Message(body, ctype)
-    assert await Validator()(message) is message
+    assert await Validator(isolation=SANDBOX)(message) is message
 
 
 @pytest.mark.parametrize(
@@ -185,7 +195,7 @@ async def test_validator_without_schema_accepts_well_formed_payloads(body, ctype
     ],
 )
 async def test_validator_without_schema_rejects_malformed_payloads(body, ctype, reason):
-    assert reason in await rejected(Validator()(Message(body, ctype)))
+    assert reason in await rejected(Validator(isolation=SANDBOX)(Message(body, ctype)))
 
 
 SCHEMA = json.dumps(
@@ -202,21 +212,25 @@ SCHEMA = json.dumps(
 
 async def test_validator_with_schema_accepts_a_valid_payload():
     message = json_message({"no": "12", "lines": [1, 2]})
-    assert await Validator(schema=SCHEMA)(message) is message
+    assert await Validator(isolation=SANDBOX, schema=SCHEMA)(message) is message
 
 
 async def test_validator_with_schema_names_the_failing_element():
-    reason = await rejected(Validator(schema=SCHEMA)(json_message({"no": "1", "lines": [1, "x"]})))
+    reason = await rejected(
+        Validator(isolation=SANDBOX, schema=SCHEMA)(json_message({"no": "1", "lines": [1, "x"]}))
+    )
     assert reason.startswith("$.lines[1]: 'x' is not of type 'integer'")
 
 
 async def test_validator_with_schema_validates_yaml():
-    reason = await rejected(Validator(schema=SCHEMA)(Message(b"lines: [1]\n", "application/yaml")))
+    reason = await rejected(
+        Validator(isolation=SANDBOX, schema=SCHEMA)(Message(b"lines: [1]\n", "application/yaml"))
+    )
     assert "'no' is a required property" in reason
 
 
 async def test_validator_with_schema_rejects_a_payload_that_is_not_json():
-    reason = await rejected(Validator(schema=SCHEMA)(xml_message(b"<no>1</no>")))
+    reason = await rejected(Validator(isolation=SANDBOX, schema=SCHEMA)(xml_message(b"<no>1</no>")))
     assert "JSON or YAML" in reason
 
 
@@ -226,7 +240,9 @@ async def test_validator_refuses_yaml_alias_bombs():
         previous = chr(ord(level) - 1)
         bomb += f"{level}: &{level} [{', '.join(['*' + previous] * 10)}]\n"
     reason = await rejected(
-        Validator(schema='{"type": "object"}')(Message(bomb.encode(), "application/yaml"))
+        Validator(isolation=SANDBOX, schema='{"type": "object"}')(
+            Message(bomb.encode(), "application/yaml")
+        )
     )
     assert "expand beyond" in reason
 
@@ -235,9 +251,11 @@ async def test_validator_validates_big_payloads_off_the_event_loop():
     big = {"no": "1", "lines": list(range(INLINE_LIMIT // 3))}
     message = json_message(big)
     assert len(message.body) > INLINE_LIMIT
-    assert await Validator(schema=SCHEMA)(message) is message
+    assert await Validator(isolation=SANDBOX, schema=SCHEMA)(message) is message
     big["lines"].append("x")
-    assert "is not of type 'integer'" in await rejected(Validator(schema=SCHEMA)(json_message(big)))
+    assert "is not of type 'integer'" in await rejected(
+        Validator(isolation=SANDBOX, schema=SCHEMA)(json_message(big))
+    )
 
 
 @pytest.mark.parametrize(
@@ -271,7 +289,7 @@ async def test_validator_never_fetches_a_remote_reference():
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         url = f"http://127.0.0.1:{server.server_port}/schema.json"
-        validator = Validator(schema=json.dumps({"$ref": url}))
+        validator = Validator(isolation=SANDBOX, schema=json.dumps({"$ref": url}))
         assert "cannot be resolved" in await rejected(validator(json_message("x")))
     finally:
         server.shutdown()
@@ -282,18 +300,22 @@ async def test_validator_never_fetches_a_remote_reference():
 
 
 async def test_json_to_xml_converts_and_types_the_output():
-    out = await JsonToXml()(json_message({"invoice": {"no": "12"}}))
+    out = await JsonToXml(isolation=SANDBOX)(json_message({"invoice": {"no": "12"}}))
     assert out == Message(b"<invoice><no>12</no></invoice>", "application/xml")
 
 
 async def test_json_to_xml_uses_the_root_param():
-    out = await JsonToXml(root="doc")(json_message([1, 2]))
+    out = await JsonToXml(isolation=SANDBOX, root="doc")(json_message([1, 2]))
     assert out.body == b"<doc><item>1</item><item>2</item></doc>"
 
 
 async def test_json_to_xml_rejects_bad_json_and_bad_names():
-    assert "not well-formed JSON" in await rejected(JsonToXml()(Message(b"{", "application/json")))
-    assert "not an XML name" in await rejected(JsonToXml()(json_message({"a b": 1})))
+    assert "not well-formed JSON" in await rejected(
+        JsonToXml(isolation=SANDBOX)(Message(b"{", "application/json"))
+    )
+    assert "not an XML name" in await rejected(
+        JsonToXml(isolation=SANDBOX)(json_message({"a b": 1}))
+    )
 
 
 def test_json_to_xml_root_that_is_not_a_name_is_an_invalid_parameter():
@@ -303,22 +325,24 @@ def test_json_to_xml_root_that_is_not_a_name_is_an_invalid_parameter():
 
 
 async def test_xml_to_json_converts_and_types_the_output():
-    out = await XmlToJson()(xml_message(b"<order><line>a</line><line>b</line></order>"))
+    out = await XmlToJson(isolation=SANDBOX)(
+        xml_message(b"<order><line>a</line><line>b</line></order>")
+    )
     assert out.content_type == "application/json"
     assert json.loads(out.body) == {"order": {"line": ["a", "b"]}}
 
 
 async def test_xml_to_json_rejects_xxe_and_malformed_xml():
     xxe = b'<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r>&x;</r>'
-    assert "DOCTYPE" in await rejected(XmlToJson()(xml_message(xxe)))
-    assert "not well-formed" in await rejected(XmlToJson()(xml_message(b"<r>")))
+    assert "DOCTYPE" in await rejected(XmlToJson(isolation=SANDBOX)(xml_message(xxe)))
+    assert "not well-formed" in await rejected(XmlToJson(isolation=SANDBOX)(xml_message(b"<r>")))
 
 
 async def test_big_documents_convert_both_ways():
     value = {"rows": {"row": [{"@n": str(i), "v": "x" * 20} for i in range(3000)]}}
-    xml = await JsonToXml()(json_message(value))
+    xml = await JsonToXml(isolation=SANDBOX)(json_message(value))
     assert len(xml.body) > INLINE_LIMIT
-    back = await XmlToJson()(xml)
+    back = await XmlToJson(isolation=SANDBOX)(xml)
     assert json.loads(back.body) == value
 
 
@@ -336,17 +360,19 @@ XSD = """<?xml version="1.0" encoding="UTF-8"?>
 
 async def test_xml_validator_passes_a_valid_document():
     message = xml_message(b"<order><qty>2</qty></order>")
-    assert await XmlValidator(xsd=XSD)(message) is message
+    assert await XmlValidator(isolation=SANDBOX, xsd=XSD)(message) is message
 
 
 async def test_xml_validator_rejects_an_invalid_document_naming_the_line():
-    reason = await rejected(XmlValidator(xsd=XSD)(xml_message(b"<order>\n<qty>-1</qty></order>")))
+    reason = await rejected(
+        XmlValidator(isolation=SANDBOX, xsd=XSD)(xml_message(b"<order>\n<qty>-1</qty></order>"))
+    )
     assert reason.startswith("line 2:") and "qty" in reason
 
 
 async def test_xml_validator_rejects_xxe_payloads():
     xxe = b'<!DOCTYPE order [<!ENTITY x SYSTEM "file:///etc/passwd">]><order><qty>&x;</qty></order>'
-    assert "DOCTYPE" in await rejected(XmlValidator(xsd=XSD)(xml_message(xxe)))
+    assert "DOCTYPE" in await rejected(XmlValidator(isolation=SANDBOX, xsd=XSD)(xml_message(xxe)))
 
 
 @pytest.mark.parametrize(
@@ -370,28 +396,29 @@ async def test_xml_validator_rejects_xxe_payloads():
         ('<!DOCTYPE xs:schema [<!ENTITY e "x">]><xs:schema/>', "DOCTYPE"),
     ],
 )
-def test_xml_validator_schema_that_cannot_compile_or_would_fetch_is_refused(xsd, reason):
+async def test_xml_validator_schema_that_cannot_compile_or_would_fetch_is_refused(xsd, reason):
+    # Parsed at resolution; compiled at deploy, under the isolation and the deadline.
     with pytest.raises(ArgumentError, match=reason) as info:
         XmlValidator.check_args({"xsd": xsd}, {})
+        await XmlValidator(isolation=SANDBOX, xsd=xsd).prepare()
     assert info.value.parameter == "xsd"
 
 
-def test_xml_validator_is_safe_under_concurrent_use():
-    validator = XmlValidator(xsd=XSD)
+async def test_xml_validator_is_safe_under_concurrent_use():
+    validator = XmlValidator(isolation=SANDBOX, xsd=XSD)
     good, bad = (
         xml_message(b"<order><qty>2</qty></order>"),
         xml_message(b"<order><qty>x</qty></order>"),
     )
 
-    def run(i: int) -> bool:
+    async def run(i: int) -> bool:
         try:
-            validator._validate((good if i % 2 else bad).body)
+            await validator(good if i % 2 else bad)
             return True
         except StageError:
             return False
 
-    with ThreadPoolExecutor(8) as pool:
-        results = list(pool.map(run, range(400)))
+    results = await asyncio.gather(*(run(i) for i in range(400)))
     assert results == [bool(i % 2) for i in range(400)]
 
 
@@ -406,7 +433,8 @@ def stylesheet(body: str, extra: str = "") -> str:
 
 async def test_xslt_transforms_xml():
     xslt = Xslt(
-        stylesheet=stylesheet('<xsl:template match="/order"><invoice n="{qty}"/></xsl:template>')
+        isolation=SANDBOX,
+        stylesheet=stylesheet('<xsl:template match="/order"><invoice n="{qty}"/></xsl:template>'),
     )
     out = await xslt(xml_message(b"<order><qty>2</qty></order>"))
     assert out.content_type == "application/xml"
@@ -415,10 +443,11 @@ async def test_xslt_transforms_xml():
 
 async def test_xslt_text_output_is_text_plain():
     xslt = Xslt(
+        isolation=SANDBOX,
         stylesheet=stylesheet(
             '<xsl:output method="text"/>'
             '<xsl:template match="/">qty=<xsl:value-of select="//qty"/></xsl:template>'
-        )
+        ),
     )
     out = await xslt(xml_message(b"<order><qty>2</qty></order>"))
     assert out == Message(b"qty=2", "text/plain; charset=utf-8")
@@ -428,10 +457,11 @@ async def test_xslt_document_function_is_rejected_without_reading_the_file(tmp_p
     secret = tmp_path / "secret.xml"
     secret.write_text("<s>TOP SECRET</s>")
     xslt = Xslt(
+        isolation=SANDBOX,
         stylesheet=stylesheet(
             f'<xsl:template match="/"><x><xsl:copy-of select="document(\'{secret.as_uri()}\')"/>'
             "</x></xsl:template>"
-        )
+        ),
     )
     reason = await rejected(xslt(xml_message(b"<a/>")))
     assert "denied" in reason and "TOP SECRET" not in reason
@@ -439,44 +469,48 @@ async def test_xslt_document_function_is_rejected_without_reading_the_file(tmp_p
 
 async def test_xslt_extension_function_is_rejected():
     xslt = Xslt(
+        isolation=SANDBOX,
         stylesheet=stylesheet(
             "<xsl:template match='/'><x>"
             "<xsl:value-of select=\"php:function('system', 'id')\"/>"
             "</x></xsl:template>",
             'xmlns:php="http://php.net/xsl"',
-        )
+        ),
     )
     assert "extension function (php:function)" in await rejected(xslt(xml_message(b"<a/>")))
 
 
 async def test_xslt_exslt_regular_expressions_are_not_available():
     xslt = Xslt(
+        isolation=SANDBOX,
         stylesheet=stylesheet(
             "<xsl:template match='/'><x><xsl:value-of select=\"re:test('aaa', '(a+)+$')\"/>"
             "</x></xsl:template>",
             'xmlns:re="http://exslt.org/regular-expressions"',
-        )
+        ),
     )
     assert "extension function (re:test)" in await rejected(xslt(xml_message(b"<a/>")))
 
 
 async def test_xslt_exslt_functions_are_extension_functions_too():
     xslt = Xslt(
+        isolation=SANDBOX,
         stylesheet=stylesheet(
             "<xsl:variable name='v'><a/></xsl:variable><xsl:template match='/'>"
             '<x n="{count(exsl:node-set($v)/a)}"/></xsl:template>',
             'xmlns:exsl="http://exslt.org/common"',
-        )
+        ),
     )
     assert "extension function (exsl:node-set)" in await rejected(xslt(xml_message(b"<a/>")))
 
 
 async def test_xslt_axis_steps_are_not_extension_functions():
     xslt = Xslt(
+        isolation=SANDBOX,
         stylesheet=stylesheet(
             "<xsl:template match='/'><n><xsl:value-of select=\"count(child::node())\"/></n>"
             "</xsl:template>"
-        )
+        ),
     )
     assert (await xslt(xml_message(b"<a/>"))).body.strip().endswith(b"<n>1</n>")
 
@@ -490,18 +524,19 @@ async def test_xslt_axis_steps_are_not_extension_functions():
 )
 async def test_xslt_reaching_for_another_file_is_rejected_when_it_runs(reaching):
     Xslt.check_args({"stylesheet": stylesheet(reaching)}, {})  # not an invalid parameter
-    xslt = Xslt(stylesheet=stylesheet(reaching))
+    xslt = Xslt(isolation=SANDBOX, stylesheet=stylesheet(reaching))
     assert "another file" in await rejected(xslt(xml_message(b"<a/>")))
 
 
 async def test_xslt_cannot_write_files(tmp_path):
     target = tmp_path / "written.txt"
     xslt = Xslt(
+        isolation=SANDBOX,
         stylesheet=stylesheet(
             f'<xsl:template match="/"><exsl:document href="{target.as_uri()}" method="text">'
             "x</exsl:document><x/></xsl:template>",
             'xmlns:exsl="http://exslt.org/common" extension-element-prefixes="exsl"',
-        )
+        ),
     )
     assert "extension element (exsl:document)" in await rejected(xslt(xml_message(b"<a/>")))
     assert not target.exists()
@@ -509,9 +544,10 @@ async def test_xslt_cannot_write_files(tmp_path):
 
 async def test_xslt_terminating_message_is_a_rejection():
     xslt = Xslt(
+        isolation=SANDBOX,
         stylesheet=stylesheet(
             '<xsl:template match="/"><xsl:message terminate="yes">no</xsl:message></xsl:template>'
-        )
+        ),
     )
     assert "no" in await rejected(xslt(xml_message(b"<a/>")))
 
@@ -527,9 +563,11 @@ async def test_xslt_terminating_message_is_a_rejection():
         ("", "the text of an XSLT stylesheet"),
     ],
 )
-def test_xslt_stylesheet_that_does_not_compile_is_an_invalid_parameter(text, reason):
+async def test_xslt_stylesheet_that_does_not_compile_is_an_invalid_parameter(text, reason):
+    # Parsed at resolution; compiled at deploy, under the isolation and the deadline.
     with pytest.raises(ArgumentError, match=reason) as info:
         Xslt.check_args({"stylesheet": text}, {})
+        await Xslt(isolation=SANDBOX, stylesheet=text).prepare()
     assert info.value.parameter == "stylesheet"
 
 
@@ -537,20 +575,22 @@ def test_xslt_stylesheet_that_does_not_compile_is_an_invalid_parameter(text, rea
 
 
 def test_size_estimates_grow_with_what_is_compiled():
+    # What is compiled lives in the isolation's workers, within their own byte bound.
     small, large = (
-        Xslt(stylesheet=stylesheet("")),
-        Xslt(stylesheet=stylesheet("<!--" + "x" * 10_000 + "-->")),
+        Xslt(isolation=SANDBOX, stylesheet=stylesheet("")),
+        Xslt(isolation=SANDBOX, stylesheet=stylesheet("<!--" + "x" * 10_000 + "-->")),
     )
-    assert large.size_bytes() > small.size_bytes() > 40_000
-    assert XmlValidator(xsd=XSD).size_bytes() > len(XSD)
-    assert Validator(schema=SCHEMA).size_bytes() > Validator().size_bytes()
+    assert large.size_bytes() > small.size_bytes() + 10_000
+    assert XmlValidator(isolation=SANDBOX, xsd=XSD).size_bytes() > len(XSD)
+    assert (
+        Validator(isolation=SANDBOX, schema=SCHEMA).size_bytes()
+        > Validator(isolation=SANDBOX).size_bytes()
+    )
 
 
-async def test_offload_runs_small_work_inline_and_big_work_in_a_thread():
-    loop_thread = threading.get_ident()
-    assert await builtins.offload(10, threading.get_ident) == loop_thread
-    assert await builtins.offload(INLINE_LIMIT, threading.get_ident) != loop_thread
-    assert await builtins.offload(10, threading.get_ident, bounded=False) != loop_thread
+async def test_offload_runs_small_work_inline_and_big_work_isolated():
+    assert await offload(SANDBOX, 10, os.getpid) == os.getpid()
+    assert await offload(SANDBOX, INLINE_LIMIT, os.getpid) != os.getpid()
 
 
 async def test_python_kind_deploys_every_builtin_as_a_stage(tmp_path):
@@ -570,3 +610,20 @@ async def test_python_kind_deploys_every_builtin_as_a_stage(tmp_path):
     out = await asyncio.wait_for(stage.invoke(json_message({"a": {"b": "1"}}), REQUEST), 5)
     assert out == Message(b"<a><b>1</b></a>", "application/xml")
     assert os.listdir(tmp_path) == []  # a logger without a file opens nothing
+
+
+def test_a_workers_compiled_documents_are_bounded_in_bytes():
+    support.worker_started(4 * 1024 * 1024)  # a quarter of it, 1 MiB, for compilations
+    try:
+        made = []
+        for i in range(40):  # 40 stylesheets of ~48 KiB each by their measured cost
+            source = stylesheet(f"<!-- {i} -->")
+            support.compiled("xslt", source, lambda text: made.append(text) or text, XSLT_COST)
+        assert len(made) == 40
+        held = sum(c.igw_cost for c in support._compiled.values())
+        assert 0 < held <= 1024 * 1024 and len(support._compiled) < 40
+        # The most recent one is kept: using it again compiles nothing.
+        support.compiled("xslt", stylesheet("<!-- 39 -->"), made.append, XSLT_COST)
+        assert len(made) == 40
+    finally:
+        support.worker_started(STAGE_MEMORY_BYTES)
