@@ -65,10 +65,14 @@ def memory_reason(limit: int) -> str:
 _compiled: LRUCache[tuple[str, str], Any] = LRUCache(maxsize=32 * 1024 * 1024)
 
 
+_memory_bytes = 0  # this worker's stage_memory_bytes (0: not a worker)
+
+
 def worker_started(memory_bytes: int) -> None:
     """Size this worker's cache of compiled documents: a quarter of its memory limit."""
-    global _compiled
+    global _compiled, _memory_bytes
     _compiled = LRUCache(maxsize=max(1, memory_bytes // 4), getsizeof=_cost_of)
+    _memory_bytes = memory_bytes
 
 
 def _cost_of(value: Any) -> int:
@@ -98,16 +102,43 @@ def isolated(fn: Callable[..., T], *args: Any) -> T:
     """`fn(*args)` in a worker. When memory runs out, this worker's caches go with the
     failed work, so that the next task has the whole limit again; any other error is
     made one that travels back whole (a library's own exception may not unpickle)."""
+    before = _resident(reset_peak=True)
     try:
         return fn(*args)
     except MemoryError:
         _compiled.clear()
         gc.collect()
         raise
-    except (StageError, ArgumentError):
-        raise
     except Exception as e:
+        # libxml2 and libxslt report a failed allocation as a failed expression or an
+        # unknown error; what tells it apart is how far the work grew before it failed.
+        if _memory_bytes and _resident() - before > _memory_bytes // 4:
+            _compiled.clear()
+            gc.collect()
+            raise MemoryError(memory_reason(_memory_bytes)) from None
+        if isinstance(e, StageError | ArgumentError):
+            raise
         raise StageError(f"{type(e).__name__}: {e}"[:MAX_REASON]) from None
+
+
+def _resident(*, reset_peak: bool = False) -> int:
+    """This process's peak resident memory (Linux VmHWM), in bytes; with `reset_peak`,
+    its current one, and the peak is reset to it."""
+    if reset_peak:
+        try:
+            with open("/proc/self/clear_refs", "w") as refs:
+                refs.write("5")  # resets VmHWM to VmRSS
+        except OSError:
+            pass
+    field = "VmRSS:" if reset_peak else "VmHWM:"
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith(field):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
 
 
 def cost(measured: tuple[int, int], source: str) -> int:
