@@ -33,6 +33,10 @@ class GatewaySection:
     # The most a stage's isolated work (a client's schema, stylesheet, a large
     # conversion) may hold: past it, 422 /stage-rejected (SPEC §10.4).
     stage_memory_bytes: int = 268_435_456
+    # SPEC §10.5: a head's and a body's deadlines, and the open public connections.
+    header_timeout_s: float = 10.0
+    body_timeout_s: float = 30.0
+    max_connections: int = 1000
     workers: int = 1
     require_client_auth: bool = False
     node: str = field(default_factory=socket.gethostname)
@@ -315,6 +319,9 @@ def _check(config: Config) -> None:
         "gateway.max_args": g.max_args,
         "gateway.stage_timeout_s": g.stage_timeout_s,
         "gateway.stage_memory_bytes": g.stage_memory_bytes,
+        "gateway.header_timeout_s": g.header_timeout_s,
+        "gateway.body_timeout_s": g.body_timeout_s,
+        "gateway.max_connections": g.max_connections,
         "gateway.workers": g.workers,
         "appserver.count": config.appserver.count,
         "assembler.fetch_max_bytes": config.assembler.fetch_max_bytes,

@@ -68,6 +68,8 @@ async def problems(request: web.Request, handler: Handler) -> web.StreamResponse
                 InternalError(f"the gateway failed on this request; its log has request id {rid}")
             )
         if not response.prepared:
+            if response.status == 408:  # a body that came too slowly: the rest is not read
+                response.force_close()
             response.headers["X-Request-Id"] = rid
             key = request.get(KEY)
             if key is not None:

@@ -35,6 +35,7 @@ Decisions where SPEC is silent:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import AsyncIterator, Iterable
@@ -45,8 +46,9 @@ from aiohttp import web
 from multidict import CIMultiDict, MultiMapping
 from yarl import URL
 
+from gateway.body import late
 from gateway.config import Route
-from igwcore.problems import PayloadTooLarge, UpstreamFailed
+from igwcore.problems import PayloadTooLarge, Problem, UpstreamFailed
 
 log = logging.getLogger(__name__)
 
@@ -173,7 +175,13 @@ class Proxy:
             await self._session.close()
 
     async def forward(
-        self, request: web.Request, route: Route, rest: str, *, max_body_bytes: int | None = None
+        self,
+        request: web.Request,
+        route: Route,
+        rest: str,
+        *,
+        max_body_bytes: int | None = None,
+        body_timeout_s: float | None = None,
     ) -> web.StreamResponse:
         """Send `request` to `route`'s upstream at `rest` and stream its answer back; a body
         that streams past `max_body_bytes` is 413 and never reaches the upstream whole."""
@@ -182,11 +190,7 @@ class Proxy:
         url = upstream_url(route, rest, request.rel_url.raw_query_string)
         data = None
         if request.body_exists:
-            data = (
-                request.content
-                if max_body_bytes is None
-                else _limited(request.content, max_body_bytes)
-            )
+            data = _limited(request.content, max_body_bytes, body_timeout_s)
         try:
             upstream = await self._session.request(
                 request.method,
@@ -200,7 +204,7 @@ class Proxy:
                 "the upstream did not answer in time", upstream=route.upstream
             ) from e
         except aiohttp.ClientError as e:
-            if isinstance(e.__cause__, PayloadTooLarge):  # raised by _limited, wrapped
+            if isinstance(e.__cause__, Problem):  # raised by _limited (413, 408), wrapped
                 raise e.__cause__ from None
             detail = f"the upstream could not be reached: {e}"
             raise UpstreamFailed(detail, upstream=route.upstream) from e
@@ -238,12 +242,22 @@ class Proxy:
                 return response
 
 
-async def _limited(content: aiohttp.StreamReader, limit: int) -> AsyncIterator[bytes]:
-    """The body in chunks; 413 once it passes `limit` bytes (the upstream never gets it
-    whole: aiohttp cuts the connection to it)."""
+async def _limited(
+    content: aiohttp.StreamReader, limit: int | None, timeout_s: float | None
+) -> AsyncIterator[bytes]:
+    """The body in chunks: 413 once it passes `limit` bytes, 408 once it takes more than
+    `timeout_s` (the upstream never gets it whole: aiohttp cuts the connection to it)."""
     size = 0
-    async for chunk in content.iter_any():
+    deadline = None if timeout_s is None else asyncio.get_running_loop().time() + timeout_s
+    while True:
+        try:
+            async with asyncio.timeout_at(deadline):
+                chunk = await content.readany()
+        except TimeoutError:
+            raise late(timeout_s or 0) from None
+        if not chunk:
+            return
         size += len(chunk)
-        if size > limit:
+        if limit is not None and size > limit:
             raise PayloadTooLarge(f"the body has more than {limit} bytes", limit=limit)
         yield chunk

@@ -7,8 +7,8 @@ import logging
 from aiohttp import web
 
 from appserver.application import Application
-from appserver.kinds.outgoing import read_limited
 from gateway import logs
+from gateway.body import read_body
 from gateway.keys import CACHE, GATEWAY, KEY, MAX_BODY
 from gateway.middleware import problems
 from gateway.proxy import match_route
@@ -28,21 +28,12 @@ log = logging.getLogger("integration_gateway.http")
 
 HEADER = "Integration-Config"
 RESERVED = "/_gateway/"
-# aiohttp refuses header fields over 8190 bytes before a handler runs; the gateway answers
-# 431 itself (SPEC §1), so its parser takes fields up to this many bytes.
-PARSER_FIELD_LIMIT = 1 << 18
 
 
 def create_public_app(gateway: Gateway) -> web.Application:
     g = gateway.config.gateway
-    app = web.Application(
-        middlewares=[problems],
-        client_max_size=g.max_body_bytes,
-        handler_args={
-            "max_field_size": max(PARSER_FIELD_LIMIT, 4 * g.max_header_bytes),
-            "max_line_size": max(PARSER_FIELD_LIMIT, 4 * g.max_header_bytes),
-        },
-    )
+    # How long and how large a head may be is the listener's (`gateway.listener`).
+    app = web.Application(middlewares=[problems], client_max_size=g.max_body_bytes)
     app[GATEWAY] = gateway
     app[MAX_BODY] = g.max_body_bytes
     app.router.add_get("/_gateway/health", health)
@@ -81,18 +72,11 @@ async def forward(request: web.Request) -> web.StreamResponse:
         raise PayloadTooLarge(
             f"the body has {request.content_length} bytes; the limit is {limit}", limit=limit
         )
-    response = await gw.proxy.forward(request, route, rest, max_body_bytes=limit)
+    response = await gw.proxy.forward(
+        request, route, rest, max_body_bytes=limit, body_timeout_s=gw.config.gateway.body_timeout_s
+    )
     gw.metrics.basic_requests.labels(route.prefix, str(response.status)).inc()
     return response
-
-
-async def read_body(request: web.Request, limit: int) -> bytes:
-    return await read_limited(
-        request.content,
-        limit,
-        request.content_length,
-        lambda: PayloadTooLarge(f"the body has more than {limit} bytes", limit=limit),
-    )
 
 
 async def integrate(request: web.Request, value: str) -> web.Response:
@@ -134,13 +118,16 @@ async def _integrate(request: web.Request, value: str) -> web.Response:
     content_type = request.headers.get("Content-Type") or mediatype.DEFAULT
     application, cache = await _application(gw, parsed, content_type)
     request[CACHE] = cache
-    # In flight from here on, so that a purge or a service change during a slow upload
-    # cannot close the application before the request reaches it.
+    application.output_for(content_type)  # the types' 415 or 422 come before the body
+    body = await read_body(request, g.max_body_bytes, g.body_timeout_s)
+    # In flight only now that the body is here (SPEC §10.5): a slow upload never pins an
+    # application. One purged or changed meanwhile is assembled again.
+    if application.closed:
+        application, _ = await _application(gw, parsed, content_type)
+        application.output_for(content_type)
     application.enter()
     try:
         gw.applications.touch(application, hit=cache != "miss")
-        application.output_for(content_type)
-        body = await read_body(request, g.max_body_bytes)
         context = RequestContext(
             method=request.method,
             path=request.path,

@@ -18,6 +18,7 @@ from aiohttp import web
 from gateway import logs
 from gateway.admin import create_admin_app, is_loopback
 from gateway.config import Config, ConfigError
+from gateway.listener import BoundedRunner, ConnectionGate, HeadLimits
 from gateway.public import create_public_app
 from gateway.runtime import Gateway
 
@@ -37,14 +38,28 @@ def check_startable(config: Config) -> None:
         raise ConfigError("gateway.workers above 1 is not supported by this release; use 1")
 
 
+def runners(gateway: Gateway) -> tuple[BoundedRunner, BoundedRunner]:
+    """The public and the admin listener's runners, their connections bounded (§10.5)."""
+    g = gateway.config.gateway
+    limits = HeadLimits.of(g.max_header_bytes, g.header_timeout_s)
+    public = BoundedRunner(
+        create_public_app(gateway),
+        limits=limits,
+        gate=ConnectionGate(g.max_connections),
+        access_log=None,
+        shutdown_timeout=DRAIN_SECONDS,
+    )
+    admin = BoundedRunner(
+        create_admin_app(gateway), limits=limits, access_log=None, shutdown_timeout=5
+    )
+    return public, admin
+
+
 async def run(config: Config, *, ready: asyncio.Event | None = None) -> None:
     check_startable(config)
     gateway = Gateway(config)
     await gateway.start()
-    public = web.AppRunner(
-        create_public_app(gateway), access_log=None, shutdown_timeout=DRAIN_SECONDS
-    )
-    admin = web.AppRunner(create_admin_app(gateway), access_log=None, shutdown_timeout=5)
+    public, admin = runners(gateway)
     await public.setup()
     await admin.setup()
     stop = asyncio.Event()

@@ -15,9 +15,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from gateway import config as configuration
-from gateway.admin import create_admin_app
-from gateway.public import create_public_app
 from gateway.runtime import Gateway
+from gateway.serve import runners
 
 HEADER = "Integration-Config"
 PROBLEM_BASE = "https://integration-gateway.dev/problems/"
@@ -157,21 +156,25 @@ def config_for(work: Path, upstream: str | None = None, **sections: dict[str, An
 
 @pytest.fixture
 async def start_gateway(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[Running]]]:
-    started: list[tuple[Running, TestServer, TestServer]] = []
+    started: list[tuple[Running, web.AppRunner, web.AppRunner]] = []
 
     async def start(
         upstream: str | None = None, work: Path | None = None, **sections: dict[str, Any]
     ) -> Running:
         gw = Gateway(config_for(work or tmp_path, upstream, **sections))
         await gw.start()
-        public = TestServer(create_public_app(gw), host="127.0.0.1")
-        admin = TestServer(create_admin_app(gw), host="127.0.0.1")
-        await public.start_server()
-        await admin.start_server()
+        # The listeners as `serve` runs them, on free loopback ports.
+        public, admin = runners(gw)
+        ports = []
+        for runner in (public, admin):
+            await runner.setup()
+            site = web.TCPSite(runner, "127.0.0.1", 0)
+            await site.start()
+            ports.append(runner.addresses[0][1])
         running = Running(
             gw,
-            f"http://127.0.0.1:{public.port}",
-            f"http://127.0.0.1:{admin.port}",
+            f"http://127.0.0.1:{ports[0]}",
+            f"http://127.0.0.1:{ports[1]}",
             aiohttp.ClientSession(),
         )
         started.append((running, public, admin))
@@ -180,8 +183,8 @@ async def start_gateway(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable
     yield start
     for running, public, admin in started:
         await running.http.close()
-        await public.close()
-        await admin.close()
+        await public.cleanup()
+        await admin.cleanup()
         await running.gateway.stop()
 
 

@@ -14,10 +14,10 @@ from typing import Any
 
 from aiohttp import web
 
-from appserver.kinds.outgoing import read_limited
 from gateway.admin.bodies import BODY_LIMIT, loads
+from gateway.body import read_body
+from gateway.keys import gateway_of
 from gateway.middleware import Handler
-from igwcore.problems import PayloadTooLarge
 
 METHODS = frozenset({"GET", "POST", "PUT", "DELETE", "PATCH"})
 JSON = "application/json"
@@ -103,10 +103,5 @@ def items(values: list[Any]) -> web.Response:
 async def json_body(request: web.Request, limit: int = BODY_LIMIT) -> Any:
     """The request's JSON body (SPEC §10.8): 413 past `limit` bytes, read no further;
     422 when it is not JSON, nests too deep or holds a non-finite number."""
-    raw = await read_limited(
-        request.content,
-        limit,
-        request.content_length,
-        lambda: PayloadTooLarge(f"the body is over {limit} bytes", limit=limit),
-    )
-    return loads(raw)
+    timeout_s = gateway_of(request).config.gateway.body_timeout_s
+    return loads(await read_body(request, limit, timeout_s))

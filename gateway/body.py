@@ -1,0 +1,29 @@
+"""A request's body, read whole as SPEC bounds it: at most `limit` bytes (413, read no
+further) and within `[gateway] body_timeout_s` however it trickles (408, and the
+connection closes: what is left of the body is not read)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+
+from appserver.kinds.outgoing import read_limited
+from igwcore.problems import PayloadTooLarge, RequestTimeout
+
+
+async def read_body(request: web.Request, limit: int, timeout_s: float) -> bytes:
+    try:
+        async with asyncio.timeout(timeout_s):
+            return await read_limited(
+                request.content,
+                limit,
+                request.content_length,
+                lambda: PayloadTooLarge(f"the body has more than {limit} bytes", limit=limit),
+            )
+    except TimeoutError:
+        raise late(timeout_s) from None
+
+
+def late(timeout_s: float) -> RequestTimeout:
+    return RequestTimeout(f"the request body did not arrive within {timeout_s:g} s")
