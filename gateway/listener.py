@@ -98,7 +98,6 @@ class BoundedHandler(RequestHandler):
         self._head_bytes = 0  # of the head being read
         self._head_tail = b""  # its last bytes, to find its end across chunks
         self._dropping = False  # the head passed its limit: counted, not parsed
-        self._dropped = 0
         self._body: Any = None  # the payload of the last head parsed
         self._head_timer: asyncio.TimerHandle | None = None
         self._linger: asyncio.TimerHandle | None = None
@@ -148,18 +147,23 @@ class BoundedHandler(RequestHandler):
     # -- reading heads -------------------------------------------------------------------------
 
     def data_received(self, data: bytes) -> None:
-        if self._dropping:
-            self._drop(data)
-            return
-        if self._reading_head():
+        if self._linger is not None:
+            return  # answered already: what the client still sends is thrown away
+        if self._dropping or self._reading_head():
             seen = self._head_tail + data
             end = seen.find(END_OF_HEAD)
-            head_part = len(data) if end < 0 else end + len(END_OF_HEAD) - len(self._head_tail)
-            self._head_bytes += head_part
+            self._head_bytes += (
+                len(data) if end < 0 else end + len(END_OF_HEAD) - len(self._head_tail)
+            )
             self._head_tail = seen[-3:]
-            if self._head_bytes > self._limits.head_bytes:
+            if self._dropping or self._head_bytes > self._limits.head_bytes:
+                # Past the limit: counted, never handed to the parser, never kept.
                 self._dropping = True
-                self._drop(data)
+                if end >= 0:
+                    self._answer(self._too_large())
+                elif self._head_bytes > MAX_ANSWERED:
+                    log.info("a request head passed %d bytes: connection closed", MAX_ANSWERED)
+                    self.force_close()
                 return
         before = len(self._messages)
         super().data_received(data)
@@ -173,26 +177,13 @@ class BoundedHandler(RequestHandler):
     def _reading_head(self) -> bool:
         return self._body is None or self._body.is_eof()
 
-    def _drop(self, data: bytes) -> None:
-        """Count and forget a head past its limit; answer once it ends."""
-        if self._linger is not None:
-            return  # answered already: what follows is thrown away
-        seen = self._head_tail + data
-        end = seen.find(END_OF_HEAD)
-        self._dropped += len(data)
-        self._head_tail = seen[-3:]
-        if end >= 0:
-            limit = self._limits.head_bytes
-            self._answer(
-                HeaderTooLarge(
-                    f"the request head has more than {limit} bytes; the limit is {limit} "
-                    "(Integration-Config may hold max_header_bytes of it)",
-                    limit=limit,
-                )
-            )
-        elif self._head_bytes + self._dropped > MAX_ANSWERED:
-            log.info("a request head passed %d bytes: connection closed", MAX_ANSWERED)
-            self.force_close()
+    def _too_large(self) -> HeaderTooLarge:
+        limit = self._limits.head_bytes
+        return HeaderTooLarge(
+            f"the request head has {self._head_bytes} bytes; the limit is {limit} "
+            "(Integration-Config may hold max_header_bytes of it)",
+            limit=limit,
+        )
 
     # -- the head's deadline -------------------------------------------------------------------
 
@@ -207,9 +198,7 @@ class BoundedHandler(RequestHandler):
             return
         if self._head_bytes or self._dropping:
             timeout = self._limits.header_timeout_s
-            self._answer(
-                RequestTimeout(f"the request head did not arrive within {timeout:g} s")
-            )
+            self._answer(RequestTimeout(f"the request head did not arrive within {timeout:g} s"))
         else:
             self.force_close()  # an idle connection: nothing to answer
 
@@ -220,7 +209,6 @@ class BoundedHandler(RequestHandler):
         transport = self.transport
         if transport is None:
             return
-        self._dropping = True
         body = json.dumps(problem.body()).encode()
         reason = HTTPStatus(problem.status).phrase
         head = (
