@@ -37,6 +37,7 @@ class GatewaySection:
     header_timeout_s: float = 10.0
     body_timeout_s: float = 30.0
     max_connections: int = 1000
+    header_cache_bytes: int = 16_777_216  # raw Integration-Config values kept parsed (§10.10)
     workers: int = 1
     require_client_auth: bool = False
     node: str = field(default_factory=socket.gethostname)
@@ -322,6 +323,7 @@ def _check(config: Config) -> None:
         "gateway.header_timeout_s": g.header_timeout_s,
         "gateway.body_timeout_s": g.body_timeout_s,
         "gateway.max_connections": g.max_connections,
+        "gateway.header_cache_bytes": g.header_cache_bytes,
         "gateway.workers": g.workers,
         "appserver.count": config.appserver.count,
         "assembler.fetch_max_bytes": config.assembler.fetch_max_bytes,

@@ -34,7 +34,10 @@ from repository.wsdlcache import remember_imports, wsdl_cache
 
 log = logging.getLogger("integration_gateway")
 
-HEADER_CACHE_SIZE = 10_000
+# What one parsed header costs besides its text (raw and canonical): the Parsed and its
+# descriptors, measured with sys.getsizeof over typical pipes, rounded up.
+PARSED_BYTES = 512
+DESCRIPTOR_BYTES = 256
 # The repository setting that holds what PUT /purge/policy set apart from config.toml.
 POLICY_SETTING = "purge_policy"
 
@@ -47,6 +50,12 @@ class Parsed:
     descriptors: tuple[Descriptor, ...]
     canonical: str
     key: str
+    raw_bytes: int = 0  # the length of the value it was parsed from
+
+    def cost(self) -> int:
+        """Bytes it holds in the header cache, the raw value's text included."""
+        text = self.raw_bytes + len(self.canonical)
+        return PARSED_BYTES + text + DESCRIPTOR_BYTES * len(self.descriptors)
 
 
 def fetch_policy(config: Config) -> FetchPolicy:
@@ -109,8 +118,11 @@ class Gateway:
         # Assemblies under way, by key: concurrent misses for one key share one (SPEC §2).
         self._assembling: dict[str, asyncio.Future[Application]] = {}
         self.proxy = Proxy()
-        # Raw header value -> parse result: a hit never parses (cachetools' LRU bounds it).
-        self._parsed: LRUCache[str, Parsed] = LRUCache(maxsize=HEADER_CACHE_SIZE)
+        # Raw header value -> parse result: a hit never parses. Bounded in bytes of text as
+        # well as entries (SPEC §10.10): cachetools' LRU weighs each by its cost.
+        self._parsed: LRUCache[str, Parsed] = LRUCache(
+            maxsize=config.gateway.header_cache_bytes, getsizeof=Parsed.cost
+        )
         self.scheduler = PurgeScheduler(self._scheduled_purge)
         self._scheduled: set[asyncio.Task[Any]] = set()
         self._stopped = False
@@ -136,14 +148,16 @@ class Gateway:
     def parse(self, value: str) -> Parsed:
         parsed = self._parsed.get(value)
         if parsed is None:
-            parsed = self._parsed[value] = self.parse_uncached(value)
+            parsed = self.parse_uncached(value)
+            if parsed.cost() <= self._parsed.maxsize:
+                self._parsed[value] = parsed
         return parsed
 
     def parse_uncached(self, value: str) -> Parsed:
         g = self.config.gateway
         descriptors = header.parse(value, max_stages=g.max_stages, max_args=g.max_args)
         canonical_form = canonical(descriptors)
-        return Parsed(descriptors, canonical_form, header.key(canonical_form))
+        return Parsed(descriptors, canonical_form, header.key(canonical_form), len(value))
 
     async def application(
         self, parsed: Parsed, request_type: str | None = None

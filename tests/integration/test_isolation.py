@@ -177,3 +177,14 @@ async def test_deep_yaml_is_a_rejection_not_a_failure(start_gateway: Any) -> Non
     body = await problem(await gw.call("validator", deep, "application/yaml"), 422,
                          "stage-rejected")  # fmt: skip
     assert "nested too deeply" in body["reason"]
+
+
+async def test_the_raw_header_cache_is_bounded_in_bytes(start_gateway: Any) -> None:
+    limit = 64 * 1024
+    gw = await start_gateway(gateway={"header_cache_bytes": limit})
+    long = "x" * 4000
+    for i in range(100):  # 100 distinct headers of ~4 KB: 800 KB of text in all
+        r = await gw.call(f'logger(level=INFO) | validator(schema="{i}{long}")', b"{}")
+        assert r.status == 422  # not a JSON Schema; parsed, and so cached, all the same
+    cache = gw.gateway._parsed
+    assert 0 < cache.currsize <= limit and len(cache) < 100
