@@ -149,7 +149,9 @@ SECTIONS = {
 }
 # The keys of `[services.NAME]` tables the gateway knows: (type, default); a Path is
 # relative to the config file's folder. Tables of other services are theirs to read.
-SERVICE_SETTINGS: dict[str, dict[str, tuple[type, Any]]] = {"logger": {"dir": (Path, "var/log")}}
+SERVICE_SETTINGS: dict[str, dict[str, tuple[type, Any]]] = {
+    "logger": {"dir": (Path, "var/log"), "max_files": (int, 100)}
+}
 
 
 def load(path: Path | None = None, **overrides: Any) -> Config:
@@ -358,6 +360,8 @@ def _check(config: Config) -> None:
             cron_trigger(p.cron)
         except ValueError as e:
             raise ConfigError(f"purge.cron is not a cron expression: {e}") from None
+    if config.service_settings("logger")["max_files"] < 1:
+        raise ConfigError("services.logger.max_files must be above 0")
     for where, v in {
         "purge.interval_s": p.interval_s,
         "purge.max_idle_s": p.max_idle_s,

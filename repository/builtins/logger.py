@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +17,7 @@ from igwcore.problems import ArgumentError
 
 STAGE_LOG = logging.getLogger("integration_gateway.stage.logger")
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+MAX_FILES = 100  # [services.logger] max_files's default
 # A file name inside the log folder: not absolute, no `..` segment, no backslash, no NUL
 # nor other control character.
 LOG_FILE_PATTERN = r"^(?!/)(?!(?:.*/)?\.\.(?:/|$))[^\\\x00-\x1f\x7f]+$"
@@ -42,15 +44,7 @@ class Logger:
         self._fd: int | None = None
         self.path: Path | None = None
         if file is not None:
-            self.path = _log_path(Path(str(settings.get("dir", "var/log"))), file)
-            try:
-                self._fd = os.open(
-                    self.path,
-                    os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW,
-                    0o640,
-                )
-            except OSError as e:
-                raise ArgumentError("file", f"cannot open {file!r}: {e.strerror}") from e
+            self.path, self._fd = LOG_FILES.open(_folder(settings), file, _max_files(settings))
 
     @classmethod
     def check_args(cls, args: Mapping[str, Any], settings: Mapping[str, Any]) -> None:
@@ -68,6 +62,7 @@ class Logger:
             raise ArgumentError("file", "a file name without control characters")
         if ".." in file.split("/"):
             raise ArgumentError("file", "a '..' segment would leave the log folder")
+        LOG_FILES.check_room(_folder(settings), file, _max_files(settings))
 
     async def __call__(self, message: Message, request: RequestContext | None = None) -> Message:
         if request is None:
@@ -84,12 +79,101 @@ class Logger:
         return message
 
     def close(self) -> None:
-        fd, self._fd = self._fd, None
-        if fd is not None:
-            os.close(fd)
+        path, self._fd = self.path, None
+        if path is not None:
+            self.path = None
+            LOG_FILES.close(path)
 
     def size_bytes(self) -> int:
         return sys.getsizeof(self) + 512
+
+
+def _folder(settings: Mapping[str, Any]) -> Path:
+    return Path(str(settings.get("dir", "var/log")))
+
+
+def _max_files(settings: Mapping[str, Any]) -> int:
+    return int(settings.get("max_files", MAX_FILES))
+
+
+class LogFiles:
+    """The log folders' open files, one descriptor a file whatever number of logger
+    stages (of whatever applications) name it, closed with the last of them; and the
+    count of what a folder holds, which a new name may not take past `max_files`
+    (SPEC §10.6). One a process: file descriptors are the process's."""
+
+    def __init__(self) -> None:
+        self._open: dict[Path, list[int]] = {}  # real path -> [descriptor, stages using it]
+        self._lock = threading.Lock()
+
+    def check_room(self, folder: Path, file: str, max_files: int) -> None:
+        """ArgumentError when `file` is new and the folder already holds `max_files`."""
+        base = Path(os.path.realpath(folder))
+        target = _inside(base, file)
+        if target in self._open or target.exists():
+            return
+        new = 1 + sum(
+            1 for p in target.parents if p != base and base in p.parents and not p.exists()
+        )
+        held = _entries(base)
+        if held + new > max_files:
+            raise ArgumentError(
+                "file",
+                f"the log folder holds {held} files and folders; [services.logger] max_files "
+                f"is {max_files}, so no new file {file!r}",
+            )
+
+    def open(self, folder: Path, file: str, max_files: int) -> tuple[Path, int]:
+        """(the real path, its shared descriptor) of `file` inside `folder`."""
+        with self._lock:
+            self.check_room(folder, file, max_files)
+            path = _log_path(folder, file)
+            shared = self._open.get(path)
+            if shared is None:
+                try:
+                    fd = os.open(
+                        path,
+                        os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW,
+                        0o640,
+                    )
+                except OSError as e:
+                    raise ArgumentError("file", f"cannot open {file!r}: {e.strerror}") from e
+                shared = self._open[path] = [fd, 0]
+            shared[1] += 1
+            return path, shared[0]
+
+    def close(self, path: Path) -> None:
+        with self._lock:
+            shared = self._open.get(path)
+            if shared is None:
+                return
+            shared[1] -= 1
+            if shared[1] == 0:
+                del self._open[path]
+                os.close(shared[0])
+
+    def users(self, path: Path) -> int:
+        """How many stages write to `path` now (0: it is not open)."""
+        shared = self._open.get(path)
+        return shared[1] if shared is not None else 0
+
+
+def _entries(base: Path) -> int:
+    """The files and folders under `base`, at any depth (0 when it does not exist)."""
+    count = 0
+    for _, folders, files in os.walk(base):
+        count += len(folders) + len(files)
+    return count
+
+
+def _inside(base: Path, file: str) -> Path:
+    real = Path(os.path.realpath(os.path.join(base, file)))
+    if real == base or base not in real.parents:
+        raise ArgumentError("file", f"{file!r} leaves the log folder")
+    return real
+
+
+LOG_FILES = LogFiles()
 
 
 def _log_path(folder: Path, file: str) -> Path:
