@@ -96,6 +96,8 @@ class TelemetrySection:
 class Route:
     prefix: str
     upstream: str
+    timeout_s: float = 30.0  # to the upstream's answer head, and each pause in its body
+    max_connections: int = 100  # the route's own pool
 
 
 @dataclass(frozen=True)
@@ -235,6 +237,9 @@ def _section(name: str, cls: type, value: Any) -> Any:
     return cls(**{k: _typecheck(f"{name}.{k}", hints[k], v) for k, v in value.items()})
 
 
+ROUTE_KEYS = ("prefix", "upstream", "timeout_s", "max_connections")
+
+
 def _routes(value: Any) -> tuple[Route, ...]:
     if not isinstance(value, list):
         raise ConfigError("[[routes]] must be an array of tables")
@@ -244,15 +249,28 @@ def _routes(value: Any) -> tuple[Route, ...]:
         if not isinstance(item, dict):
             raise ConfigError(f"{where} must be a table")
         for key in item:
-            if key not in ("prefix", "upstream"):
-                raise ConfigError(f"unknown key {where}.{key} (known: prefix, upstream)")
+            if key not in ROUTE_KEYS:
+                raise ConfigError(f"unknown key {where}.{key} (known: {', '.join(ROUTE_KEYS)})")
         prefix = _typecheck(f"{where}.prefix", str, item.get("prefix", ""))
         upstream = _typecheck(f"{where}.upstream", str, item.get("upstream", ""))
+        timeout_s = _typecheck(f"{where}.timeout_s", float, item.get("timeout_s", 30.0))
+        max_connections = _typecheck(
+            f"{where}.max_connections", int, item.get("max_connections", 100)
+        )
+        if timeout_s <= 0 or max_connections <= 0:
+            raise ConfigError(f"{where}.timeout_s and .max_connections must be above 0")
         if not prefix.startswith("/"):
             raise ConfigError(f"{where}.prefix must start with '/', not {prefix!r}")
         if not upstream.startswith(("http://", "https://")):
             raise ConfigError(f"{where}.upstream must be an http or https URL, not {upstream!r}")
-        routes.append(Route(prefix=prefix.rstrip("/") or "/", upstream=upstream.rstrip("/")))
+        routes.append(
+            Route(
+                prefix=prefix.rstrip("/") or "/",
+                upstream=upstream.rstrip("/"),
+                timeout_s=timeout_s,
+                max_connections=max_connections,
+            )
+        )
     # Longest prefix first, so /api/v2 wins over /api.
     return tuple(sorted(routes, key=lambda r: len(r.prefix), reverse=True))
 

@@ -48,7 +48,7 @@ from yarl import URL
 
 from gateway.body import late
 from gateway.config import Route
-from igwcore.problems import PayloadTooLarge, Problem, UpstreamFailed
+from igwcore.problems import PayloadTooLarge, Problem, UpstreamFailed, UpstreamTimeout
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,6 @@ HOP_BY_HOP = frozenset(
 REQUEST_ONLY_DROPPED = frozenset({"host", "expect"})
 DOT_SEGMENT_RE = re.compile(r"^(\.|%2e){1,2}$", re.IGNORECASE)
 PATH_SAFE = "/%:@!$&'()*+,;=-._~"
-CONNECTION_LIMIT = 100
 KEEPALIVE_S = 30.0
 
 
@@ -144,35 +143,33 @@ def forwarded_headers(request: web.BaseRequest) -> CIMultiDict[str]:
 
 
 class Proxy:
-    """Forwards basic requests over one shared client session."""
+    """Forwards basic requests, each route over a client session of its own (SPEC §10.7):
+    its own pool of at most `max_connections`, its own `timeout_s`, so that one hung
+    upstream never delays another route."""
 
-    def __init__(
-        self,
-        *,
-        connect_timeout_s: float = 10.0,
-        read_timeout_s: float = 300.0,
-        limit: int = CONNECTION_LIMIT,
-    ) -> None:
-        self._timeout = aiohttp.ClientTimeout(
-            total=None, sock_connect=connect_timeout_s, sock_read=read_timeout_s
-        )
-        self._limit = limit
-        self._session: aiohttp.ClientSession | None = None
+    def __init__(self, routes: Iterable[Route]) -> None:
+        self._routes = tuple(routes)
+        self._sessions: dict[str, aiohttp.ClientSession] = {}
 
     async def start(self) -> None:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._limit, keepalive_timeout=KEEPALIVE_S),
-                timeout=self._timeout,
-                cookie_jar=aiohttp.DummyCookieJar(),
-                auto_decompress=False,
-                # Only the client's own headers go on: no User-Agent, Accept... of ours.
-                skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
-            )
+        for route in self._routes:
+            session = self._sessions.get(route.prefix)
+            if session is None or session.closed:
+                self._sessions[route.prefix] = aiohttp.ClientSession(
+                    connector=aiohttp.TCPConnector(
+                        limit=route.max_connections, keepalive_timeout=KEEPALIVE_S
+                    ),
+                    # The route's own deadlines are kept below (`timeout_s`).
+                    timeout=aiohttp.ClientTimeout(total=None),
+                    cookie_jar=aiohttp.DummyCookieJar(),
+                    auto_decompress=False,
+                    # Only the client's own headers go on: no User-Agent, Accept... of ours.
+                    skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
+                )
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
+        for session in self._sessions.values():
+            await session.close()
 
     async def forward(
         self,
@@ -185,23 +182,27 @@ class Proxy:
     ) -> web.StreamResponse:
         """Send `request` to `route`'s upstream at `rest` and stream its answer back; a body
         that streams past `max_body_bytes` is 413 and never reaches the upstream whole."""
-        if self._session is None:
-            raise RuntimeError("Proxy.start() was not awaited")
+        session = self._sessions.get(route.prefix)
+        if session is None:
+            raise RuntimeError(f"Proxy.start() was not awaited for route {route.prefix}")
         url = upstream_url(route, rest, request.rel_url.raw_query_string)
         data = None
         if request.body_exists:
             data = _limited(request.content, max_body_bytes, body_timeout_s)
         try:
-            upstream = await self._session.request(
-                request.method,
-                url,
-                headers=forwarded_headers(request),
-                data=data,
-                allow_redirects=False,
-            )
+            # From the request to the upstream's answer head, a wait for the pool included.
+            async with asyncio.timeout(route.timeout_s):
+                upstream = await session.request(
+                    request.method,
+                    url,
+                    headers=forwarded_headers(request),
+                    data=data,
+                    allow_redirects=False,
+                )
         except TimeoutError as e:
-            raise UpstreamFailed(
-                "the upstream did not answer in time", upstream=route.upstream
+            raise UpstreamTimeout(
+                f"the upstream did not answer within the route's timeout_s ({route.timeout_s:g} s)",
+                upstream=route.upstream,
             ) from e
         except aiohttp.ClientError as e:
             if isinstance(e.__cause__, Problem):  # raised by _limited (413, 408), wrapped
@@ -221,12 +222,12 @@ class Proxy:
         except ConnectionError as e:
             log.debug("client went away before an answer from %s: %s", route.upstream, e)
             return response
-        chunks = upstream.content.iter_any()
         while True:
             try:
-                chunk = await anext(chunks)
-            except StopAsyncIteration:
-                return response
+                async with asyncio.timeout(route.timeout_s):  # again for each pause
+                    chunk = await upstream.content.readany()
+                if not chunk:
+                    return response
             except (aiohttp.ClientError, TimeoutError) as e:
                 # Too late for a 502: cutting the connection tells the client the body is
                 # short (a clean end would pass a truncated body off as whole).

@@ -116,8 +116,8 @@ class Gateway:
             held=self.held,
         )
         # Assemblies under way, by key: concurrent misses for one key share one (SPEC §2).
-        self._assembling: dict[str, asyncio.Future[Application]] = {}
-        self.proxy = Proxy()
+        self._assembling: dict[str, asyncio.Task[Application]] = {}
+        self.proxy = Proxy(config.routes)
         # Raw header value -> parse result: a hit never parses. Bounded in bytes of text as
         # well as entries (SPEC §10.10): cachetools' LRU weighs each by its cost.
         self._parsed: LRUCache[str, Parsed] = LRUCache(
@@ -162,28 +162,28 @@ class Gateway:
     async def application(
         self, parsed: Parsed, request_type: str | None = None
     ) -> tuple[Application, CacheResult]:
-        """The deployed application for a header: found, assembled now, or waited for."""
+        """The deployed application for a header: found, assembled now, or waited for.
+
+        An assembly runs as a task of its own, which every request for that key awaits
+        shielded: a client that goes away cancels its wait, never the assembly others
+        share."""
         application = self.applications.get(parsed.key)
         if application is not None:
             return application, "hit"
         pending = self._assembling.get(parsed.key)
         if pending is not None:
             return await asyncio.shield(pending), "shared"
-        future: asyncio.Future[Application] = asyncio.get_running_loop().create_future()
-        self._assembling[parsed.key] = future
-        try:
-            application = await self._assemble(parsed, request_type)
-        except BaseException as e:
-            # Not remembered: the next request tries again (SPEC §2).
-            if not future.done():
-                future.set_exception(e)
-                future.exception()  # waiters may be none: keep asyncio from warning
-            raise
-        else:
-            future.set_result(application)
-            return application, "miss"
-        finally:
-            del self._assembling[parsed.key]
+        task = asyncio.get_running_loop().create_task(self._assemble(parsed, request_type))
+        self._assembling[parsed.key] = task
+        task.add_done_callback(lambda done: self._finished(parsed.key, done))
+        return await asyncio.shield(task), "miss"
+
+    def _finished(self, key: str, task: asyncio.Task[Application]) -> None:
+        # Not remembered: the next request tries again (SPEC §2).
+        if self._assembling.get(key) is task:
+            del self._assembling[key]
+        if not task.cancelled():
+            task.exception()  # retrieved: nobody may be waiting any more
 
     async def _assemble(self, parsed: Parsed, request_type: str | None) -> Application:
         started = time.perf_counter()
@@ -285,7 +285,7 @@ class Gateway:
             return
         self._stopped = True
         self.scheduler.shutdown()
-        for task in list(self._scheduled):
+        for task in [*self._scheduled, *self._assembling.values()]:
             task.cancel()
         await self.applications.close()
         await self.proxy.close()

@@ -48,6 +48,9 @@ def runners(gateway: Gateway) -> tuple[BoundedRunner, BoundedRunner]:
         gate=ConnectionGate(g.max_connections),
         access_log=None,
         shutdown_timeout=DRAIN_SECONDS,
+        # A client that goes away cancels its request: a route's upstream call is cut at
+        # once (SPEC §10.7), a stage's isolated work stopped. Admin changes are never cut.
+        handler_cancellation=True,
     )
     admin = BoundedRunner(
         create_admin_app(gateway), limits=limits, access_log=None, shutdown_timeout=5

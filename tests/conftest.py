@@ -140,7 +140,7 @@ class Running:
             return await answer(r)
 
 
-def config_for(work: Path, upstream: str | None = None, **sections: dict[str, Any]) -> Any:
+def config_for(work: Path, upstream: str | None = None, **sections: Any) -> Any:
     raw: dict[str, Any] = {
         "gateway": {"stage_timeout_s": 2},
         "repository": {"path": "var/repository.sqlite"},
@@ -150,7 +150,10 @@ def config_for(work: Path, upstream: str | None = None, **sections: dict[str, An
     if upstream:
         raw["routes"] = [{"prefix": "/legacy", "upstream": upstream}]
     for name, values in sections.items():
-        raw.setdefault(name, {}).update(values)
+        if name == "routes":  # more [[routes]], after /legacy
+            raw["routes"] = [*raw.get("routes", []), *values]
+        else:
+            raw.setdefault(name, {}).update(values)
     return configuration.from_dict(raw, base_dir=work)
 
 
@@ -159,7 +162,7 @@ async def start_gateway(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable
     started: list[tuple[Running, web.AppRunner, web.AppRunner]] = []
 
     async def start(
-        upstream: str | None = None, work: Path | None = None, **sections: dict[str, Any]
+        upstream: str | None = None, work: Path | None = None, **sections: Any
     ) -> Running:
         gw = Gateway(config_for(work or tmp_path, upstream, **sections))
         await gw.start()

@@ -20,7 +20,7 @@ from multidict import CIMultiDict
 
 from gateway.config import Route
 from gateway.proxy import Proxy, end_to_end, match_route, remove_dot_segments, upstream_url
-from igwcore.problems import UpstreamFailed
+from igwcore.problems import UpstreamFailed, UpstreamTimeout
 
 EVENTS = web.AppKey("events", dict[str, asyncio.Event])
 HITS = web.AppKey("hits", list[str])
@@ -227,11 +227,11 @@ async def gateway(aiohttp_server: Callable[..., Any], upstream: TestServer) -> T
     """A tiny stand-in for the gateway app: match a route, forward, render UpstreamFailed."""
     base = f"http://127.0.0.1:{upstream.port}"
     routes = (
-        Route("/legacy", base),
-        Route("/based", base + "/base"),
-        Route("/dead", f"http://127.0.0.1:{closed_port()}"),
+        Route("/legacy", base, timeout_s=1.0),
+        Route("/based", base + "/base", timeout_s=1.0),
+        Route("/dead", f"http://127.0.0.1:{closed_port()}", timeout_s=1.0),
     )
-    proxy = Proxy(read_timeout_s=1.0)
+    proxy = Proxy(routes)
 
     async def handle(request: web.Request) -> web.StreamResponse:
         found = match_route(routes, request.rel_url.raw_path)
@@ -239,7 +239,7 @@ async def gateway(aiohttp_server: Callable[..., Any], upstream: TestServer) -> T
             raise web.HTTPNotFound()
         try:
             return await proxy.forward(request, *found)
-        except UpstreamFailed as e:
+        except (UpstreamFailed, UpstreamTimeout) as e:
             return web.json_response(e.body(), status=e.status)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
@@ -443,10 +443,12 @@ async def test_unreachable_upstream_is_upstream_failed(gateway, client):
     assert problem["upstream"].startswith("http://127.0.0.1:")
 
 
-async def test_silent_upstream_is_upstream_failed(gateway, client):
+async def test_silent_upstream_is_upstream_timeout(gateway, client):
+    # SPEC §10.7: past the route's timeout_s, 504 /upstream-timeout naming the upstream.
     async with client.get(gateway.make_url("/legacy/_slow")) as response:
-        assert response.status == 502
-        assert "in time" in (await response.json())["detail"]
+        assert response.status == 504
+        body = await response.json()
+        assert body["type"].endswith("/upstream-timeout") and body["upstream"].startswith("http")
 
 
 async def test_answer_broken_midway_cuts_the_client_off(gateway, client):
@@ -457,6 +459,6 @@ async def test_answer_broken_midway_cuts_the_client_off(gateway, client):
 
 
 async def test_forward_before_start_is_a_programming_error(upstream):
-    proxy = Proxy()
+    proxy = Proxy([Route("/x", "http://h")])
     with pytest.raises(RuntimeError, match="start"):
         await proxy.forward(None, Route("/x", "http://h"), "/")  # type: ignore[arg-type]
