@@ -2,14 +2,15 @@
 built on an app server.
 
 `build_plan` is a plain function over the repository's entries. `Assembler` is the async
-step around it: it imports the WSDLs that by-contract stages name (where the fetch rule
-allows it) before resolution runs, and deploys the plan's stages. Which requests share
-an assembly, and where an application is hosted, is the gateway's (its runtime owns the
-application list).
+step around it: it fetches the WSDLs that by-contract stages name and nobody imported
+(where the fetch rule allows it) before resolution runs, and deploys the plan's stages.
+Which requests share an assembly, and where an application is hosted, is the gateway's
+(its runtime owns the application list).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -17,15 +18,18 @@ from appserver.application import Application
 from appserver.kinds import KINDS, DeployEnv
 from appserver.plan import Plan, accepted_inputs, check
 from appserver.server import AppServer
-from assembler.contract import ContractUnavailable, ensure_imported, find_by_contract
+from assembler.contract import (
+    ContractUnavailable,
+    FetchedContracts,
+    find_by_contract,
+    is_imported,
+)
 from assembler.convert import insert_converters
 from assembler.resolve import CheckArgs, Entries, resolve
 from igwcore.descriptor import ByContract, Descriptor, canonical_descriptor
 from igwcore.problems import ServiceNotFound, TypeMismatch
-from repository.entry import ServiceEntry, TargetCheck
-from repository.fetch import FetchPolicy
+from repository.entry import ServiceEntry
 from repository.store import Repository
-from repository.wsdlcache import wsdl_cache
 
 __all__ = ["Assembler", "RepositoryEntries", "build_plan"]
 
@@ -68,11 +72,15 @@ def build_plan(
 
 class RepositoryEntries:
     """The repository's enabled entries, as resolution asks for them, but those `held`
-    back (entry id -> reason: refused by their kind's rules under this configuration)."""
+    back (entry id -> reason: refused by their kind's rules under this configuration);
+    and those of WSDLs fetched for `wsdl:` stages."""
 
-    def __init__(self, repository: Repository, held: Mapping[str, str]) -> None:
+    def __init__(
+        self, repository: Repository, held: Mapping[str, str], fetched: FetchedContracts
+    ) -> None:
         self.repository = repository
         self.held = held
+        self.fetched = fetched
 
     def by_name(self, name: str) -> Sequence[ServiceEntry]:
         return self._usable(self.repository.by_name(name))
@@ -81,6 +89,8 @@ class RepositoryEntries:
         return self._usable(self.repository.converters())
 
     def by_contract(self, url: str, operation: str) -> Sequence[ServiceEntry]:
+        if self.fetched.get(url) is not None and not is_imported(self.repository, url):
+            return self.fetched.entries(url, operation)
         return self._usable(find_by_contract(self.repository, url, operation))
 
     def _usable(self, entries: Sequence[ServiceEntry]) -> Sequence[ServiceEntry]:
@@ -97,16 +107,14 @@ class Assembler:
         repository: Repository,
         env: DeployEnv,
         *,
-        contract_fetch: FetchPolicy,
+        fetched: FetchedContracts,
         auto_convert: bool,
-        check_target: TargetCheck,
         held: Mapping[str, str],
     ) -> None:
         self.repository = repository
-        self.entries = RepositoryEntries(repository, held)
-        self.check_target = check_target  # for the WSDLs that `wsdl:` stages import
+        self.fetched = fetched  # the WSDLs `wsdl:` stages fetched (not imported)
+        self.entries = RepositoryEntries(repository, held, fetched)
         self.env = env
-        self.contract_fetch = contract_fetch  # where `wsdl:` stages may fetch from
         self.auto_convert = auto_convert
 
     async def plan(
@@ -147,18 +155,15 @@ class Assembler:
         KINDS[entry.kind].check_args(entry, args, self.env)
 
     async def _contracts_ready(self, descriptors: Sequence[Descriptor]) -> None:
-        """Import the WSDLs that by-contract stages name, where SPEC §2 allows it."""
+        """Fetch the WSDLs that by-contract stages name and nobody imported, where SPEC §2
+        and §10.3 allow it."""
         for index, d in enumerate(descriptors):
             if not isinstance(d, ByContract):
                 continue
+            if await asyncio.to_thread(is_imported, self.repository, d.url):
+                continue
             try:
-                await ensure_imported(
-                    d.url,
-                    self.repository,
-                    policy=self.contract_fetch,
-                    cache=wsdl_cache(self.env.shared),
-                    check_target=self.check_target,
-                )
+                await self.fetched.load(d.url)
             except ContractUnavailable as e:
                 described = canonical_descriptor(d)
                 raise ServiceNotFound(

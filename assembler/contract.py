@@ -12,40 +12,59 @@ against each entry's `target.wsdl` and each import's `base_url`:
   entry with `target.port` changed. The derived entry keeps the imported entry's id, so
   that changing or removing that entry reaches applications using any of its ports.
 
-`ensure_imported` is the async step the assembler runs first for each by-contract stage.
-A WSDL that is already imported (by an import whose URL or base URL is this one, or by
-enabled soap entries naming it) is left as it is. Otherwise it is fetched only under the
-policy it is given (http or https, a host of `[assembler] fetch_wsdl_hosts`, every
-redirect and nested import held to the same rule) and imported with the default prefix
-and version `1.0.0`; a name another service already has gets `_2`, `_3`... The parse
-goes into the gateway's `WsdlCache`, so the stages deployed next use it without a second
-parse. Imports of one URL are serialized; a WSDL not yet imported is always fetched
-afresh, and a failure is not remembered (neither the error nor the parse).
+A WSDL that is imported (by an import whose URL or base URL is this one, or by enabled
+soap entries naming it) resolves from the repository. One that is not is fetched, before
+resolution runs, by `FetchedContracts` (SPEC §10.3): only under the rule it is given
+(http or https, a host of `[assembler] fetch_wsdl_hosts`, every redirect and nested
+import held to the same rule), kept in memory, never imported, and used only where the
+address a stage would call is allowed too. The parse goes into the gateway's
+`WsdlCache`, so the stages deployed next use it without a second parse. Fetches of one
+URL are serialized, and a failure is not remembered.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 
-from igwcore.problems import Conflict, InvalidEntry
+from igwcore.problems import InvalidEntry, NoCapacity
 from igwcore.urls import canonical_url, same_url
 from repository.entry import ServiceEntry, TargetCheck
-from repository.fetch import FetchPolicy, WsdlUnavailable
-from repository.import_record import ImportRecord
+from repository.fetch import (
+    FetchFailed,
+    FetchPolicy,
+    FetchRefused,
+    NotAWsdl,
+    WsdlUnavailable,
+    host_of,
+)
 from repository.store import Repository
 from repository.wsdl import entries_from
-from repository.wsdlcache import Wsdl, WsdlCache, document_text
+from repository.wsdlcache import WsdlCache
 
-__all__ = ["ContractUnavailable", "ensure_imported", "find_by_contract", "is_imported"]
+__all__ = [
+    "ContractUnavailable",
+    "Fetched",
+    "FetchedContracts",
+    "find_by_contract",
+    "is_imported",
+    "select_operation",
+]
 
 KIND = "soap"
 VERSION = "1.0.0"
 
 
 def find_by_contract(repository: Repository, url: str, operation: str) -> list[ServiceEntry]:
-    """The enabled SOAP entries `wsdl:URL#operation` may mean (none, one, or several)."""
-    entries = entries_of(repository, url)
+    """The enabled imported SOAP entries `wsdl:URL#operation` may mean (none, one, several)."""
+    return select_operation(entries_of(repository, url), operation)
+
+
+def select_operation(entries: Iterable[ServiceEntry], operation: str) -> list[ServiceEntry]:
+    """Of one WSDL's entries, those `Op` or `Service.Port.Op` names."""
     parts = operation.split(".")
     if len(parts) != 3:
         return [e for e in entries if e.target.get("operation") == operation]
@@ -90,7 +109,7 @@ def on_port(entry: ServiceEntry, port: str) -> ServiceEntry:
     return dataclasses.replace(entry, target=target, description=description)
 
 
-# -- importing a WSDL not yet known ---------------------------------------------------
+# -- fetching a WSDL not yet known ----------------------------------------------------
 
 
 class ContractUnavailable(LookupError):
@@ -101,33 +120,126 @@ class ContractUnavailable(LookupError):
         self.reason = reason
 
 
-async def ensure_imported(
-    url: str,
-    repository: Repository,
-    *,
-    policy: FetchPolicy,
-    cache: WsdlCache,
-    check_target: TargetCheck,
-) -> None:
-    """Import the WSDL at `url` unless it is known; raise ContractUnavailable(reason).
-    `policy` is the rule for fetching (`fetch_wsdl_hosts`)."""
-    canonical = canonical_url(url)
-    async with cache.lock(canonical):
-        if await asyncio.to_thread(is_imported, repository, canonical):
-            return
-        # Not imported: whatever the cache may hold (a deleted import's parse or text, a
-        # parse that failed to import) is not used; this fetch is held to this rule.
-        cache.forget(canonical, document=True)
-        try:
-            policy.check(canonical)
-            wsdl = await cache.load(canonical, policy)
-        except WsdlUnavailable as e:
-            raise ContractUnavailable(e.reason) from e
-        try:
-            await asyncio.to_thread(_import, repository, canonical, wsdl, check_target)
-        except (InvalidEntry, Conflict) as e:
-            cache.forget(canonical)
-            raise ContractUnavailable(f"the WSDL cannot be imported: {e.detail}") from e
+@dataclass(frozen=True)
+class Fetched:
+    """A WSDL fetched for `wsdl:` stages: its entries (ids `wsdl:URL#Service.Port.Op`)
+    and the address each (service, port) would call."""
+
+    url: str
+    entries: tuple[ServiceEntry, ...]
+    addresses: Mapping[tuple[str, str], str]
+
+
+class FetchedContracts:
+    """WSDLs fetched for `wsdl:` stages (SPEC §10.3), kept in memory only: never imports,
+    never found by name, at most `size` of them.
+
+    A fetched WSDL is used only when the address its stage would call is on a host that
+    `policy` allows. Past `size`, the least recently used WSDL that no deployed
+    application uses goes (`in_use` asks the application list); when every one is in use,
+    the new one is 503 /no-capacity. A failure is not remembered. What a failed fetch
+    says is only that: a client learns nothing of hosts it may not reach.
+    """
+
+    def __init__(
+        self,
+        *,
+        size: int,
+        policy: FetchPolicy,
+        cache: WsdlCache,
+        check_target: TargetCheck,
+        in_use: Callable[[Iterable[str]], bool],
+    ) -> None:
+        self.size = size
+        self.policy = policy
+        self._cache = cache
+        self._check_target = check_target
+        self._in_use = in_use
+        self._fetched: OrderedDict[str, Fetched] = OrderedDict()
+
+    def get(self, url: str) -> Fetched | None:
+        """The WSDL fetched from (canonical) `url`, marked as just used."""
+        found = self._fetched.get(url)
+        if found is not None:
+            self._fetched.move_to_end(url)
+        return found
+
+    async def load(self, url: str) -> Fetched:
+        """The WSDL at (canonical) `url`, fetched under the policy if it is not here."""
+        async with self._cache.lock(url):
+            found = self.get(url)
+            if found is not None:
+                return found
+            try:
+                self.policy.check(url)  # only this refusal says why: the client chose the URL
+            except FetchRefused as e:
+                raise ContractUnavailable(e.reason) from e
+            try:
+                wsdl = await self._cache.load(url, self.policy)
+                entries = await asyncio.to_thread(
+                    entries_from, wsdl, version=VERSION, check_target=self._check_target
+                )
+            except FetchFailed as e:
+                status = f" (HTTP {e.status})" if e.status is not None else ""
+                raise ContractUnavailable(f"the WSDL could not be fetched{status}") from e
+            except NotAWsdl as e:
+                raise ContractUnavailable("the document is not a WSDL") from e
+            except WsdlUnavailable as e:
+                raise ContractUnavailable("the WSDL could not be fetched") from e
+            except InvalidEntry as e:
+                self._cache.forget(url)
+                raise ContractUnavailable(f"the WSDL cannot be used: {e.detail}") from e
+            fetched = Fetched(
+                url,
+                tuple(_fetched_entry(url, e) for e in entries),
+                {(p.service, p.name): p.address for p in wsdl.ports},
+            )
+            self._make_room()
+            self._fetched[url] = fetched
+            return fetched
+
+    def entries(self, url: str, operation: str) -> list[ServiceEntry]:
+        """The entries `wsdl:URL#operation` means in a fetched WSDL; LookupError(reason)
+        when the address one of them would call is on a host the policy does not allow."""
+        fetched = self.get(url)
+        if fetched is None:
+            return []
+        found = [_fetched_entry(url, e) for e in select_operation(fetched.entries, operation)]
+        for entry in found:
+            address = fetched.addresses.get((entry.target["service"], entry.target["port"]), "")
+            try:
+                self.policy.check(address)
+            except FetchRefused as e:
+                raise LookupError(
+                    f"the WSDL's port {entry.target['service']}.{entry.target['port']} calls "
+                    f"{host_of(address) or address!r}, a host not in [assembler] fetch_wsdl_hosts"
+                ) from e
+        return found
+
+    def _make_room(self) -> None:
+        while len(self._fetched) >= self.size:
+            idle = next(
+                (u for u, f in self._fetched.items() if not self._in_use(e.id for e in f.entries)),
+                None,
+            )
+            if idle is None:
+                raise NoCapacity(
+                    f"[assembler] fetch_cache holds {self.size} fetched WSDLs, each used by a "
+                    "deployed application; try again once one is purged"
+                )
+            del self._fetched[idle]
+            self._cache.forget(idle)
+
+
+def _fetched_entry(url: str, entry: ServiceEntry) -> ServiceEntry:
+    """A fetched WSDL's entry, named by its contract and marked fetched (its WSDL is
+    reloaded under the `wsdl:` rule, never the operator's)."""
+    t = entry.target
+    return dataclasses.replace(
+        entry,
+        id=f"wsdl:{url}#{t['service']}.{t['port']}.{t['operation']}",
+        target={**t, "fetched": True},
+    )
 
 
 def is_imported(repository: Repository, url: str) -> bool:
@@ -136,15 +248,3 @@ def is_imported(repository: Repository, url: str) -> bool:
         if record.kind == "wsdl" and (same_url(record.url, url) or same_url(record.base_url, url)):
             return True
     return bool(repository.by_target(KIND, wsdl=url))
-
-
-def _import(repository: Repository, url: str, wsdl: Wsdl, check_target: TargetCheck) -> None:
-    reserved = {entry.name for entry in repository.list()}
-    entries = entries_from(wsdl, version=VERSION, reserved=reserved, check_target=check_target)
-    record = ImportRecord(
-        kind="wsdl",
-        document=document_text(wsdl.source),
-        url=url,
-        version=VERSION,
-    )
-    repository.apply_import(record, entries)

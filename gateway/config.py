@@ -70,6 +70,7 @@ class AssemblerSection:
     fetch_max_bytes: int = 5_242_880
     fetch_timeout_s: float = 10.0
     auto_convert: bool = False
+    fetch_cache: int = 64  # WSDLs fetched for wsdl: stages kept in memory (SPEC §10.3)
 
 
 @dataclass(frozen=True)
@@ -348,6 +349,7 @@ def _check(config: Config) -> None:
         "appserver.count": config.appserver.count,
         "assembler.fetch_max_bytes": config.assembler.fetch_max_bytes,
         "assembler.fetch_timeout_s": config.assembler.fetch_timeout_s,
+        "assembler.fetch_cache": config.assembler.fetch_cache,
     }
     for where, v in positive.items():
         if v <= 0:

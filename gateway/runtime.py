@@ -18,6 +18,7 @@ from appserver.purge import PurgePolicy, overrides, with_overrides
 from appserver.sandbox import Sandbox
 from appserver.server import AppServer
 from assembler.assemble import Assembler
+from assembler.contract import FetchedContracts
 from gateway import header
 from gateway.applist import ApplicationList, Clock, PurgeReport
 from gateway.config import SERVICE_SETTINGS, Config
@@ -75,6 +76,7 @@ def deploy_env(config: Config) -> DeployEnv:
         max_body_bytes=config.gateway.max_body_bytes,
         stage_timeout_s=config.gateway.stage_timeout_s,
         fetch=fetch_policy(config).any_host(),
+        contract_fetch=fetch_policy(config),
         python_modules=config.repository.python_modules,
         isolation=Sandbox(config.gateway.stage_memory_bytes),
     )
@@ -107,12 +109,18 @@ class Gateway:
             servers, self._stored_policy(), Clock(), on_purge=self._count_purge
         )
         self.metrics.watch(lambda: list(self.applications.servers.values()))
+        fetched = FetchedContracts(
+            size=config.assembler.fetch_cache,
+            policy=self.env.contract_fetch,
+            cache=wsdl_cache(self.env.shared),
+            check_target=self.check_target,
+            in_use=lambda ids: bool(self.applications.using(ids)),
+        )
         self.assembler = Assembler(
             self.repository,
             self.env,
-            contract_fetch=fetch_policy(config),
+            fetched=fetched,
             auto_convert=config.assembler.auto_convert,
-            check_target=self.check_target,
             held=self.held,
         )
         # Assemblies under way, by key: concurrent misses for one key share one (SPEC §2).

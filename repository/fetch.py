@@ -39,9 +39,11 @@ from repository import xmlsafe
 
 __all__ = [
     "WELL_KNOWN",
+    "FetchFailed",
     "FetchPolicy",
     "FetchRefused",
     "GuardedTransport",
+    "NotAWsdl",
     "WsdlUnavailable",
     "host_of",
     "well_known",
@@ -81,6 +83,19 @@ class FetchRefused(WsdlUnavailable):
     """A URL the rule does not allow: a scheme other than http(s), a host not listed."""
 
 
+class FetchFailed(WsdlUnavailable):
+    """A document that could not be had: no answer, an HTTP error (`status`), too big, too
+    slow, too many redirects or documents."""
+
+    def __init__(self, reason: str, *, status: int | None = None) -> None:
+        super().__init__(reason)
+        self.status = status
+
+
+class NotAWsdl(WsdlUnavailable):
+    """A document that was had, and is not a WSDL (not XML, a DOCTYPE, not WSDL 1.1)."""
+
+
 def host_of(url: str) -> str:
     """The URL's host, lower case, without port or IPv6 brackets ('' when there is none)."""
     try:
@@ -114,9 +129,10 @@ class FetchPolicy:
 
     @classmethod
     def only(cls, hosts: Iterable[str], *, max_bytes: int, timeout_s: float) -> FetchPolicy:
-        """`wsdl:URL#Op` resolution: only `hosts` (`fetch_wsdl_hosts`; compared lower case,
-        an IPv6 address with or without its brackets)."""
-        allowed = frozenset(h.strip().lower().strip("[]") for h in hosts)
+        """`wsdl:URL#Op` resolution: only `hosts` (`fetch_wsdl_hosts`), compared lower case.
+        A host alone allows every port of it; `host:port` (`[::1]:8443` for IPv6) only
+        that port. An IPv6 address alone may be written with or without its brackets."""
+        allowed = frozenset(_allowed(h) for h in hosts)
         return cls(hosts=allowed, max_bytes=max_bytes, timeout_s=timeout_s)
 
     def any_host(self) -> FetchPolicy:
@@ -146,8 +162,24 @@ class FetchPolicy:
             raise FetchRefused(f"{url}: no host")
         if self.hosts is not None and "@" in parts.netloc:
             raise FetchRefused(f"{url}: a URL with user information is not fetched")
-        if self.hosts is not None and host not in self.hosts:
+        if self.hosts is not None and not self.hosts & {host, _with_port(host, parts)}:
             raise FetchRefused(f"{url}: host {host!r} is not in [assembler] fetch_wsdl_hosts")
+
+
+def _allowed(entry: str) -> str:
+    """A `fetch_wsdl_hosts` entry as `check` compares it: `host` or `host:port`."""
+    text = entry.strip().lower()
+    if text.startswith("[") and "]:" in text:  # [::1]:8443
+        return text
+    if text.count(":") == 1:  # host:8443
+        return text
+    return text.strip("[]")  # a host, or an IPv6 address alone
+
+
+def _with_port(host: str, parts: Any) -> str:
+    """`host:port` of a URL, its scheme's default port where it names none."""
+    port = parts.port or DEFAULT_PORTS[parts.scheme.lower()]
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 class GuardedTransport(Transport):
@@ -180,12 +212,12 @@ class GuardedTransport(Transport):
         if given is not None:
             return given
         if len(self.fetched) >= MAX_DOCUMENTS:
-            raise WsdlUnavailable(f"more than {MAX_DOCUMENTS} documents to fetch")
+            raise FetchFailed(f"more than {MAX_DOCUMENTS} documents to fetch")
         content = self._fetch(url)
         try:
             xmlsafe.parse(content)
         except xmlsafe.XmlRefused as e:
-            raise WsdlUnavailable(f"{url}: {e.reason}") from e
+            raise NotAWsdl(f"{url}: {e.reason}") from e
         self.loaded[url] = content
         return content
 
@@ -200,13 +232,13 @@ class GuardedTransport(Transport):
                 continue
             if 200 <= status < 300:
                 return body
-            raise WsdlUnavailable(f"{current} answered HTTP {status}")
-        raise WsdlUnavailable(f"{url}: more than {MAX_REDIRECTS} redirects")
+            raise FetchFailed(f"{current} answered HTTP {status}", status=status)
+        raise FetchFailed(f"{url}: more than {MAX_REDIRECTS} redirects")
 
     def _get(self, url: str) -> tuple[int, str, bytes]:
         remaining = self._deadline - time.monotonic()
         if remaining <= 0:
-            raise WsdlUnavailable(f"{url}: not fetched within {self.policy.timeout_s:g} s")
+            raise FetchFailed(f"{url}: not fetched within {self.policy.timeout_s:g} s")
         limit = self.policy.max_bytes
         try:
             with self._http().get(
@@ -217,24 +249,24 @@ class GuardedTransport(Transport):
                     return status, response.headers.get("Location", ""), b""
                 declared = response.headers.get("Content-Length", "")
                 if declared.isdigit() and int(declared) > limit:
-                    raise WsdlUnavailable(f"{url} is over fetch_max_bytes ({limit} bytes)")
+                    raise FetchFailed(f"{url} is over fetch_max_bytes ({limit} bytes)")
                 chunks: list[bytes] = []
                 size = 0
                 # Decompressed bytes are counted: a small gzip cannot smuggle a big document.
                 for chunk in response.iter_content(CHUNK_BYTES):
                     size += len(chunk)
                     if size > limit:
-                        raise WsdlUnavailable(f"{url} is over fetch_max_bytes ({limit} bytes)")
+                        raise FetchFailed(f"{url} is over fetch_max_bytes ({limit} bytes)")
                     if time.monotonic() > self._deadline:
-                        raise WsdlUnavailable(
+                        raise FetchFailed(
                             f"{url}: not fetched within {self.policy.timeout_s:g} s"
                         )
                     chunks.append(chunk)
                 return status, "", b"".join(chunks)
         except requests.Timeout as e:
-            raise WsdlUnavailable(f"{url}: not fetched within {self.policy.timeout_s:g} s") from e
+            raise FetchFailed(f"{url}: not fetched within {self.policy.timeout_s:g} s") from e
         except requests.RequestException as e:
-            raise WsdlUnavailable(f"{url}: {type(e).__name__}: {e}") from e
+            raise FetchFailed(f"{url}: {type(e).__name__}: {e}") from e
 
     def _http(self) -> requests.Session:
         if self._session is None:

@@ -30,7 +30,7 @@ from zeep.xsd.elements.indicators import Group, OrderIndicator
 
 from igwcore.urls import canonical_url
 from repository import xmlsafe
-from repository.fetch import FetchPolicy, GuardedTransport, WsdlUnavailable
+from repository.fetch import FetchPolicy, GuardedTransport, NotAWsdl, WsdlUnavailable
 from repository.import_record import ImportRecord
 
 __all__ = [
@@ -131,7 +131,7 @@ def load_wsdl(
             try:
                 xmlsafe.parse(document)
             except xmlsafe.XmlRefused as e:
-                raise WsdlUnavailable(e.reason) from e
+                raise NotAWsdl(e.reason) from e
             base = canonical_url(base_url) if base_url else None
             parsed = _parse(io.BytesIO(document), transport, base)
             name = known or base or document_urn(document)
@@ -156,7 +156,7 @@ def _parse(location: Any, transport: GuardedTransport, base: str | None) -> Docu
     except Exception as e:
         # zeep reports a bad WSDL with many exception types (its own, lxml's, KeyError,
         # AttributeError...): at this boundary each is "not a usable WSDL".
-        raise WsdlUnavailable(f"not a usable WSDL: {type(e).__name__}: {e}") from e
+        raise NotAWsdl(f"not a usable WSDL: {type(e).__name__}: {e}") from e
 
 
 def document_bytes(text: str) -> bytes:

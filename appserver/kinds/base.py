@@ -50,8 +50,10 @@ class DeployEnv:
     settings: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     max_body_bytes: int = 10_485_760  # [gateway] max_body_bytes: a stage's answer at most
     stage_timeout_s: float = 30.0  # [gateway] stage_timeout_s
-    # Where an imported entry's WSDL may be (re)loaded from: any http(s) host.
+    # Where an imported entry's WSDL may be (re)loaded from: any http(s) host; and a
+    # fetched one's (a `wsdl:` stage's, SPEC §10.3): only `[assembler] fetch_wsdl_hosts`.
     fetch: FetchPolicy = field(default_factory=FetchPolicy)
+    contract_fetch: FetchPolicy = field(default_factory=lambda: FetchPolicy(hosts=frozenset()))
     # [repository] python_modules: the modules whose functions and classes python entries
     # may run, besides the built-ins' (SPEC §10.2).
     python_modules: tuple[str, ...] = ()

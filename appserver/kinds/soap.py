@@ -184,8 +184,8 @@ class SoapKind:
 
     def check_args(self, entry: ServiceEntry, args: Mapping[str, Any], env: DeployEnv) -> None:
         """Each argument must be a value of its element's XSD type (a `dateTime` that is
-        not one, say). Checked when the WSDL's parse is at hand (always, after
-        `ensure_imported`); otherwise the stage refuses the message (422) instead."""
+        not one, say). Checked when the WSDL's parse is at hand (always, for an
+        imported or a fetched WSDL); otherwise the stage refuses the message (422) instead."""
         target = entry.target
         wsdl = wsdl_cache(env.shared).get(str(target.get("wsdl")))
         if wsdl is None:
@@ -221,7 +221,8 @@ class SoapKind:
         connection = env.connection(entry)
         url = str(entry.target["wsdl"])
         try:
-            wsdl = await wsdl_cache(env.shared).load(url, env.fetch)
+            policy = env.contract_fetch if entry.target.get("fetched") else env.fetch
+            wsdl = await wsdl_cache(env.shared).load(url, policy)
         except WsdlUnavailable as e:
             raise StageError(f"cannot load the WSDL {url}: {e.reason}") from e
         operation, address, headers = operation_for(entry, wsdl, args, connection)

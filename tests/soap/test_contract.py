@@ -1,4 +1,5 @@
-"""Resolution by contract: `ensure_imported` before resolution, `find_by_contract` in it."""
+"""Resolution by contract: WSDLs fetched before resolution (never imported), and
+`find_by_contract` over the imported ones."""
 
 from __future__ import annotations
 
@@ -9,10 +10,16 @@ from typing import Any
 import pytest
 
 from appserver.kinds import KINDS
-from assembler.contract import ContractUnavailable, ensure_imported, find_by_contract, is_imported
+from assembler.contract import (
+    ContractUnavailable,
+    FetchedContracts,
+    find_by_contract,
+    is_imported,
+)
 from gateway import config as configuration
 from gateway.runtime import deploy_env, fetch_policy
 from igwcore.message import Message, RequestContext
+from igwcore.problems import NoCapacity
 from igwcore.urls import canonical_url
 from repository.store import Repository
 from repository.wsdl import import_wsdl
@@ -36,14 +43,20 @@ def config(**assembler: Any) -> Any:
     return configuration.from_dict({"assembler": {"fetch_wsdl_hosts": ["127.0.0.1"], **assembler}})
 
 
-async def ensure(url: str, repo: Any, *, shared: dict[str, Any] | None = None, **assembler: Any):
-    """`ensure_imported` as the gateway calls it, under `[assembler]` of these values."""
-    await ensure_imported(
-        url,
-        repo,
+def contracts(
+    *,
+    shared: dict[str, Any] | None = None,
+    size: int = 64,
+    in_use: Any = lambda ids: False,
+    **assembler: Any,
+) -> FetchedContracts:
+    """The fetched WSDLs as the gateway keeps them, under `[assembler]` of these values."""
+    return FetchedContracts(
+        size=size,
         policy=fetch_policy(config(**assembler)),
         cache=wsdl_cache(shared if shared is not None else {}),
         check_target=check_target,
+        in_use=in_use,
     )
 
 
@@ -55,85 +68,92 @@ def test_canonical_url_follows_spec_section_1() -> None:
     assert canonical_url("http://[::1]:80/x") == "http://[::1]/x"
 
 
-# -- ensure_imported -------------------------------------------------------------------------
+# -- fetched WSDLs (SPEC §10.3) -------------------------------------------------------------
 
 
-async def test_contract_wsdl_is_fetched_and_imported_once(files: Files, repo: Any) -> None:
+async def test_a_contract_wsdl_is_fetched_once_and_never_imported(files: Files, repo: Any) -> None:
     url = files.add("contract.wsdl", wsdls.stock(NOWHERE))
     shared: dict[str, Any] = {}
+    fetched = contracts(shared=shared)
     before = files.asked("contract.wsdl")
-    await asyncio.gather(*(ensure(url, repo, shared=shared) for _ in range(3)))
-    await ensure(url.replace("http://", "HTTP://"), repo, shared=shared)
+    await asyncio.gather(*(fetched.load(url) for _ in range(3)))
+    await fetched.load(url)
     assert files.asked("contract.wsdl") == before + 1
-    assert is_imported(repo, url)
-    (record,) = repo.list_imports()
-    assert (record.kind, record.url, record.version) == ("wsdl", url, "1.0.0")
-    assert [e.name for e in find_by_contract(repo, url, "GetLastTradePrice")] == [
-        "StockQuoteService.GetLastTradePrice"
-    ]
+    assert not is_imported(repo, url) and repo.list_imports() == [] and repo.list() == []
+    (entry,) = fetched.entries(url, "GetLastTradePrice")
+    assert entry.id == f"wsdl:{url}#StockQuoteService.StockQuotePort.GetLastTradePrice"
+    assert entry.target["fetched"] is True
     # The parse is in the shared cache: a stage deploys from it without a fetch.
     assert wsdl_cache(shared).get(url) is not None
 
 
-async def test_host_not_in_fetch_wsdl_hosts_is_unavailable(files: Files, repo: Any) -> None:
+async def test_host_not_in_fetch_wsdl_hosts_is_unavailable(files: Files) -> None:
     url = files.add("elsewhere.wsdl", wsdls.stock(NOWHERE)).replace("127.0.0.1", "localhost")
     with pytest.raises(ContractUnavailable) as caught:
-        await ensure(url, repo)
+        await contracts().load(url)
     assert "fetch_wsdl_hosts" in caught.value.reason
     assert isinstance(caught.value, LookupError)  # what resolution's entries may raise
-    assert files.asked("elsewhere.wsdl") == 0 and repo.list_imports() == []
+    assert files.asked("elsewhere.wsdl") == 0
 
 
-async def test_file_url_and_redirect_elsewhere_are_unavailable(files: Files, repo: Any) -> None:
+async def test_a_failed_fetch_says_only_that(files: Files) -> None:
     with pytest.raises(ContractUnavailable):
-        await ensure("file:///etc/passwd", repo)
+        await contracts().load("file:///etc/passwd")
     target = files.add("moved.wsdl", wsdls.stock(NOWHERE)).replace("127.0.0.1", "localhost")
     with pytest.raises(ContractUnavailable) as caught:
-        await ensure(files.url(f"redirect?to={target}"), repo)
-    assert "localhost" in caught.value.reason
+        await contracts().load(files.url(f"redirect?to={target}"))
+    assert caught.value.reason == "the WSDL could not be fetched"  # no word of localhost
     assert files.asked("moved.wsdl") == 0
 
 
-async def test_fetch_or_parse_failure_is_unavailable_and_not_remembered(
-    files: Files, repo: Any
-) -> None:
+async def test_fetch_or_parse_failure_is_unavailable_and_not_remembered(files: Files) -> None:
     url = files.url("files/later.wsdl")
+    fetched = contracts()
     with pytest.raises(ContractUnavailable) as caught:
-        await ensure(url, repo)
-    assert "404" in caught.value.reason
-    files.add("later.wsdl", "<definitions/>")
-    with pytest.raises(ContractUnavailable):
-        await ensure(url, repo)
+        await fetched.load(url)
+    assert caught.value.reason == "the WSDL could not be fetched (HTTP 404)"
+    files.add("later.wsdl", "<definitions>not even XML")
+    with pytest.raises(ContractUnavailable) as caught:
+        await fetched.load(url)
+    assert caught.value.reason == "the document is not a WSDL"
     files.add("later.wsdl", wsdls.http_only(NOWHERE))
     with pytest.raises(ContractUnavailable) as caught:
-        await ensure(url, repo)
+        await fetched.load(url)
     assert "no SOAP" in caught.value.reason
     files.add("later.wsdl", wsdls.stock(NOWHERE))
-    await ensure(url, repo)
-    assert find_by_contract(repo, url, "GetLastTradePrice")
+    await fetched.load(url)
+    assert fetched.entries(url, "GetLastTradePrice")
 
 
-async def test_too_big_is_unavailable(files: Files, repo: Any) -> None:
+async def test_too_big_is_unavailable(files: Files) -> None:
     url = files.add("big.wsdl", wsdls.stock(NOWHERE))
     with pytest.raises(ContractUnavailable) as caught:
-        await ensure(url, repo, fetch_max_bytes=1000)
-    assert "fetch_max_bytes" in caught.value.reason
+        await contracts(fetch_max_bytes=1000).load(url)
+    assert caught.value.reason == "the WSDL could not be fetched"
 
 
-async def test_same_service_name_at_another_url_gets_numbered(files: Files, repo: Any) -> None:
-    first = files.add("stock-a.wsdl", wsdls.stock(NOWHERE))
-    second = files.add("stock-b.wsdl", wsdls.stock(NOWHERE))
-    await ensure(first, repo)
-    await ensure(second, repo)
-    (a,) = find_by_contract(repo, first, "GetLastTradePrice")
-    (b,) = find_by_contract(repo, second, "GetLastTradePrice")
-    assert (a.name, b.name) == (
-        "StockQuoteService.GetLastTradePrice",
-        "StockQuoteService.GetLastTradePrice_2",
-    )
+async def test_an_address_outside_the_allowed_hosts_is_not_called(files: Files) -> None:
+    url = files.add("leaky.wsdl", wsdls.stock("http://evil.example:8080/take"))
+    fetched = contracts()
+    await fetched.load(url)
+    with pytest.raises(LookupError, match=r"evil\.example"):
+        fetched.entries(url, "GetLastTradePrice")
 
 
-async def test_already_imported_wsdl_is_not_fetched(files: Files, repo: Any) -> None:
+async def test_fetched_wsdls_are_bounded_and_only_idle_ones_go(files: Files) -> None:
+    urls = [files.add(f"many-{i}.wsdl", wsdls.stock(NOWHERE)) for i in range(3)]
+    fetched = contracts(size=2)
+    for url in urls:
+        await fetched.load(url)
+    assert fetched.get(urls[0]) is None and fetched.get(urls[2]) is not None
+    busy = contracts(size=2, in_use=lambda ids: True)
+    await busy.load(urls[0])
+    await busy.load(urls[1])
+    with pytest.raises(NoCapacity):
+        await busy.load(urls[2])
+
+
+async def test_an_imported_wsdl_is_known_without_a_fetch(files: Files, repo: Any) -> None:
     text = wsdls.stock(NOWHERE)
     base = files.url("files/never-served.wsdl")
     result = await import_wsdl(
@@ -143,15 +163,16 @@ async def test_already_imported_wsdl_is_not_fetched(files: Files, repo: Any) -> 
         policy=fetch_policy(config()).any_host(),
     )
     repo.apply_import(result.record(), result.entries)
-    # Known by its base URL: nothing to fetch, even from a host that is not allowed.
-    await ensure(base, repo, fetch_wsdl_hosts=[])
+    # Known by its base URL: the assembler fetches nothing, even from a host not allowed.
+    assert is_imported(repo, base)
     assert files.asked("never-served.wsdl") == 0
     assert len(find_by_contract(repo, base, "GetLastTradePrice")) == 1
 
 
-async def test_loading_a_slow_wsdl_does_not_stall_the_event_loop(files: Files, repo: Any) -> None:
+async def test_loading_a_slow_wsdl_does_not_stall_the_event_loop(files: Files) -> None:
+    fetched = contracts()
     async with loop_gaps(0.01) as gaps:
-        await ensure(files.url("slow?s=0.5"), repo)
+        await fetched.load(files.url("slow?s=0.5"))
     assert len(gaps) > 20  # the loop kept running during the half-second fetch
     assert max(gaps) < 0.1, max(gaps)
 

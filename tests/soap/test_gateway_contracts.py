@@ -161,10 +161,10 @@ async def test_fetch_limits(start_gateway, files):
     gw = await start_gateway(assembler={**ALLOW, "fetch_max_bytes": 2000, "fetch_timeout_s": 0.5})
     big = files.add("limits/big.wsdl", wsdls.typed(files.url("echo")) + " " * 3000)
     j = await problem(await gw.call(f"wsdl:{big}#Order", {}), 404, "service-not-found")
-    assert "fetch_max_bytes" in j["reason"]
+    assert j["reason"] == "the WSDL could not be fetched"  # SPEC §10.3: no more than that
     slow = files.url("slow") + "?s=2"
     j = await problem(await gw.call(f"wsdl:{slow}#GetLastTradePrice", {}), 404, "service-not-found")
-    assert "0.5 s" in j["reason"]
+    assert j["reason"] == "the WSDL could not be fetched"
 
 
 async def test_http_failures_without_fault(gw, files, responder):
@@ -214,3 +214,24 @@ async def test_a_chain_of_soap_stages_feeds_each_answer_on(gw, files, responder)
         f"wsdl:{bare}#Price | XML -> JSON | wsdl:{rpc}#Half", b"<Amount>3</Amount>", "text/xml"
     )
     await problem(r, 422, "stage-rejected")  # <Total> is not Half's <sum>
+
+
+async def test_a_fetched_wsdl_calls_only_allowed_hosts_and_is_never_imported(gw, files):
+    # SPEC §10.3: the address inside a fetched WSDL is held to fetch_wsdl_hosts too.
+    elsewhere = files.url("echo", host="localhost")
+    url = files.add("leak/elsewhere.wsdl", wsdls.stock(elsewhere))
+    before = len(files.requests)
+    j = await problem(await gw.call(f"wsdl:{url}#GetLastTradePrice", {}), 404, "service-not-found")
+    assert "localhost" in j["reason"] and "fetch_wsdl_hosts" in j["reason"]
+    assert not [r for r in files.requests[before:] if "echo" in r]  # nothing was posted
+    # Many distinct URLs: none of them becomes an import, and their operations have no name.
+    for i in range(30):
+        other = files.add(f"many/{i}.wsdl", wsdls.stock(files.url("echo")))
+        r = await gw.call(f"wsdl:{other}#GetLastTradePrice", {"tickerSymbol": "X"})
+        assert r.status == 200, r.body[:300]
+    assert (await (await gw.adm("GET", "/imports")).json())["items"] == []
+    listed = (await (await gw.adm("GET", "/services")).json())["items"]
+    assert not [e for e in listed if e["kind"] == "soap"]
+    await problem(
+        await gw.call("StockQuoteService.GetLastTradePrice", {}), 404, "service-not-found"
+    )

@@ -54,7 +54,10 @@ async def test_json_integers_and_descriptor_args_override_the_payload(gw, spyne_
     assert r.status == 200, await r.text()
     assert r.headers["Content-Type"].startswith("application/xml")
     assert text_of(r, "addResult") == ["42"]
-    # Imported by the first call; by name, arguments replace the payload's parameters.
+    # A fetched WSDL is no import (SPEC §10.3): by name once imported, where arguments
+    # replace the payload's parameters.
+    await problem(await gw.call("Shop.add(a=1)", {"a": 100, "b": 2}), 404, "service-not-found")
+    await _import(gw, url=f"{spyne_peer}/shop?wsdl")
     r = await gw.call("Shop.add(a=1)", {"a": 100, "b": 2})
     assert text_of(r, "addResult") == ["3"], r.body
     r = await gw.call("Shop.add(a=5, b=6)", {})
@@ -122,6 +125,7 @@ async def test_one_answer_feeds_the_next_operation(gw, spyne_peer):
     assert r.status == 200, await r.text()
     assert text_of(r, "greetResult") == ["Hello Ada Lovelace!"]
     # The answer as XML into a by-name stage, a descriptor argument overriding one part.
+    await _import(gw, url=f"{spyne_peer}/shop?wsdl")
     r = await gw.call(
         f"{url}#split_name | Shop.greet(last=Byron)",
         b"<split_name><full>Ada Lovelace</full></split_name>",
