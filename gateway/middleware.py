@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from gateway import logs
-from gateway.keys import KEY, MAX_BODY
+from gateway.keys import GATEWAY, KEY, MAX_BODY
 from igwcore.problems import (
     BadRequest,
     InternalError,
@@ -50,6 +50,8 @@ def _from_http_exception(request: web.Request, e: web.HTTPException) -> Problem:
 async def problems(request: web.Request, handler: Handler) -> web.StreamResponse:
     rid = logs.new_request_id(request.headers.get("X-Request-Id"))
     token = logs.request_id.set(rid)
+    gateway = request.app[GATEWAY]
+    gateway.requests_in_progress += 1  # what a stop drains
     try:
         try:
             response = await handler(request)
@@ -76,6 +78,7 @@ async def problems(request: web.Request, handler: Handler) -> web.StreamResponse
                 response.headers["Integration-App"] = key
         return response
     finally:
+        gateway.requests_in_progress -= 1
         logs.request_id.reset(token)
 
 

@@ -134,6 +134,7 @@ class Gateway:
         self.scheduler = PurgeScheduler(self._scheduled_purge)
         self._scheduled: set[asyncio.Task[Any]] = set()
         self._stopped = False
+        self.requests_in_progress = 0  # on both listeners, kept by the error middleware
 
     def _stored_policy(self) -> PurgePolicy:
         stored = self.repository.get_setting(POLICY_SETTING)
