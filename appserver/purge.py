@@ -82,13 +82,17 @@ def cron_trigger(expression: str) -> Any:
     return CronTrigger.from_crontab(expression, timezone="UTC")
 
 
+# The longest period a policy may name: a hundred years. Longer ones overflow the clock's
+# arithmetic (the scheduler's next run, nanoseconds of idleness) and mean "never" anyway.
+MAX_SECONDS = 100 * 366 * 86_400
+
 POLICY_SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
     "properties": {
-        "interval_s": {"type": "number", "minimum": 0},
+        "interval_s": {"type": "number", "minimum": 0, "maximum": MAX_SECONDS},
         "cron": {"type": "string"},
-        "max_idle_s": {"type": "number", "minimum": 0},
+        "max_idle_s": {"type": "number", "minimum": 0, "maximum": MAX_SECONDS},
         "max_apps": {"type": "integer", "minimum": 0},
         "max_bytes": {"type": "integer", "minimum": 0},
         "on_deploy": {"type": "boolean"},

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, get_type_hints
 
 from appserver.connections import Connection
-from appserver.purge import PurgePolicy, cron_trigger
+from appserver.purge import MAX_SECONDS, PurgePolicy, cron_trigger
 
 ORIGIN_RE = re.compile(r"https?://[^/?#@\s]+", re.IGNORECASE)
 
@@ -391,3 +391,6 @@ def _check(config: Config) -> None:
     }.items():
         if v < 0:
             raise ConfigError(f"{where} must be 0 or more, not {v}")
+    for where, v in {"purge.interval_s": p.interval_s, "purge.max_idle_s": p.max_idle_s}.items():
+        if v > MAX_SECONDS:
+            raise ConfigError(f"{where} must be at most {MAX_SECONDS} (a hundred years), not {v}")

@@ -32,10 +32,11 @@ from http import HTTPStatus
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestHandler
 
 from gateway import logs
-from igwcore.problems import HeaderTooLarge, Problem, RequestTimeout
+from igwcore.problems import BadRequest, HeaderTooLarge, Problem, RequestTimeout
 
 log = logging.getLogger("integration_gateway.http")
 
@@ -138,6 +139,28 @@ class BoundedHandler(RequestHandler):
             self._pending_transport = None
             return  # never served: aiohttp never saw it
         super().connection_lost(exc)
+
+    def handle_error(
+        self,
+        request: Any,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        """What aiohttp's parser refuses (a NUL in a header, say) is 400 problem+json and one
+        log line, not a traceback."""
+        if not isinstance(exc, HttpProcessingError) or status != 400:
+            return super().handle_error(request, status, exc, message)
+        reason = (message or str(exc)).strip().splitlines()[0] if (message or str(exc)) else ""
+        log.info("-> 400 bad-request: the request is not HTTP: %s", reason)
+        problem = BadRequest(f"the request is not well-formed HTTP: {reason}")
+        response = web.Response(
+            status=400,
+            body=json.dumps(problem.body()).encode(),
+            content_type="application/problem+json",
+        )
+        response.force_close()
+        return response
 
     async def finish_response(self, request: Any, resp: Any, start_time: Any) -> Any:
         answered = await super().finish_response(request, resp, start_time)

@@ -38,7 +38,11 @@ def _from_http_exception(request: web.Request, e: web.HTTPException) -> Problem:
     if e.status == 404:
         return NotFound(f"nothing at {request.method} {request.path}")
     if e.status == 405:
-        return MethodNotAllowed(f"{request.path} does not answer {request.method}")
+        problem = MethodNotAllowed(f"{request.path} does not answer {request.method}")
+        allowed = getattr(e, "allowed_methods", ())
+        if allowed:  # RFC 9110: a 405 says which methods it does answer
+            problem.headers["Allow"] = ", ".join(sorted(allowed))
+        return problem
     if e.status == 413:
         return PayloadTooLarge("the request body is too large", limit=request.app[MAX_BODY])
     if e.status < 500:

@@ -258,9 +258,7 @@ class GuardedTransport(Transport):
                     if size > limit:
                         raise FetchFailed(f"{url} is over fetch_max_bytes ({limit} bytes)")
                     if time.monotonic() > self._deadline:
-                        raise FetchFailed(
-                            f"{url}: not fetched within {self.policy.timeout_s:g} s"
-                        )
+                        raise FetchFailed(f"{url}: not fetched within {self.policy.timeout_s:g} s")
                     chunks.append(chunk)
                 return status, "", b"".join(chunks)
         except requests.Timeout as e:

@@ -188,3 +188,12 @@ async def test_an_integer_written_with_a_fraction_or_exponent_is_422(
     body = await problem(r, 422, "invalid-entry")
     assert body["errors"][0]["field"] == "max_apps"
     assert (await (await gw.adm("GET", "/purge/policy")).json())["max_apps"] != 7
+
+
+async def test_a_period_past_a_hundred_years_is_422_not_a_crash(gw: Running) -> None:
+    # Found by schemathesis: the scheduler's arithmetic overflowed (500) on 1.9e16 s.
+    for key in ("interval_s", "max_idle_s"):
+        r = await gw.adm("PUT", "/purge/policy", {key: 1.8812425080964924e16})
+        body = await problem(r, 422, "invalid-entry")
+        assert body["errors"][0]["field"] == key
+    assert (await gw.adm("PUT", "/purge/policy", {"interval_s": 86400 * 365})).status == 200
