@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable
 
 from appserver.application import Application
 from appserver.kinds import KINDS, DeployEnv, Stage
 from appserver.plan import Plan
-from igwcore.problems import ArgumentError, StageError, StageFailed
+from igwcore.problems import ArgumentError, StageError, StageFailed, StageTimeout
 
 log = logging.getLogger("integration_gateway.appserver")
 
@@ -24,13 +25,26 @@ class AppServer:
         self.size_bytes = 0  # kept as applications come and go: placement reads it often
 
     async def build(self, plan: Plan, now_ns: int) -> Application:
-        """Deploy every stage of `plan`; the application is not hosted until `host()`."""
+        """Deploy every stage of `plan`; the application is not hosted until `host()`.
+
+        A stage's deployment is held to the stage deadline: compiling a client's schema or
+        stylesheet is client-supplied work too (SPEC §10.4)."""
         stages: list[Stage] = []
+        timeout_s = self.env.stage_timeout_s
         try:
             for index, planned in enumerate(plan.stages):
                 kind = KINDS[planned.service.kind]
                 try:
-                    stages.append(await kind.deploy(planned.service, planned.args, self.env))
+                    async with asyncio.timeout(timeout_s):
+                        stages.append(await kind.deploy(planned.service, planned.args, self.env))
+                except TimeoutError:
+                    raise StageTimeout(
+                        f"stage {index} ({planned.service.id}) could not be deployed within "
+                        f"{timeout_s:g} s",
+                        stage=index,
+                        service=planned.service.id,
+                        timeout_s=timeout_s,
+                    ) from None
                 except ArgumentError as e:
                     raise e.problem(index, planned.service.id) from None
                 except StageError as e:

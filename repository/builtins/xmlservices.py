@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import codecs
 import re
 import sys
 from collections.abc import Mapping
@@ -228,6 +229,11 @@ def _output_type(stylesheet: etree._Element) -> str:
         method = output.get("method", method)
         media = output.get("media-type", media)
         encoding = output.get("encoding", encoding)
+    if encoding:
+        try:
+            codecs.lookup(encoding)
+        except LookupError as e:  # its output would claim an encoding nobody can read
+            raise ArgumentError("stylesheet", f"xsl:output encoding {encoding!r} is unknown") from e
     if not media:
         media = {"text": "text/plain", "html": "text/html"}.get(method, XML)
     if media.startswith("text/") and "charset" not in media:

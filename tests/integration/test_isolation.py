@@ -188,3 +188,21 @@ async def test_the_raw_header_cache_is_bounded_in_bytes(start_gateway: Any) -> N
         assert r.status == 422  # not a JSON Schema; parsed, and so cached, all the same
     cache = gw.gateway._parsed
     assert 0 < cache.currsize <= limit and len(cache) < 100
+
+
+async def test_deploying_a_stage_is_held_to_the_stage_deadline(
+    start_gateway: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What a stage compiles at deploy (a client's stylesheet, say) meets the deadline too.
+    (tmp_path / "slow_prepare.py").write_text(
+        "import asyncio\n\nclass Slow:\n    async def prepare(self):\n"
+        "        await asyncio.sleep(30)\n\n    def __call__(self, message):\n"
+        "        return message\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    gw = await start_gateway(gateway=LIMITS, repository={"python_modules": ["slow_prepare"]})
+    entry = {"name": "slow", "kind": "python", "target": {"callable": "slow_prepare:Slow"}}
+    assert (await gw.adm("POST", "/services", entry)).status == 201
+    answer, took = await timed(gw.call("slow", {}))
+    body = await problem(answer, 504, "stage-timeout")
+    assert body["stage"] == 0 and took < TIMEOUT_S + 1.0

@@ -627,3 +627,35 @@ def test_a_workers_compiled_documents_are_bounded_in_bytes():
         assert len(made) == 40
     finally:
         support.worker_started(STAGE_MEMORY_BYTES)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '<xsl:template match="/"><xsl:value-of select="1-exsl:node-set(.)"/></xsl:template>',
+        '<xsl:template match="/"><xsl:value-of select="(1)-exsl:node-set(.)"/></xsl:template>',
+    ],
+)
+async def test_xslt_extension_calls_after_an_operator_are_found(body):
+    xslt = Xslt(
+        isolation=SANDBOX, stylesheet=stylesheet(body, 'xmlns:exsl="http://exslt.org/common"')
+    )
+    assert "extension function (exsl:node-set)" in await rejected(xslt(xml_message(b"<a/>")))
+
+
+def test_xslt_output_media_type_that_is_no_media_type_is_an_invalid_parameter():
+    text = stylesheet(
+        '<xsl:output media-type="text/plain&#10;X-Evil: 1"/><xsl:template match="/"/>'
+    )
+    with pytest.raises(ArgumentError, match="not a media type"):
+        Xslt.check_args({"stylesheet": text}, {})
+
+
+@pytest.mark.parametrize("method", ["xml", "text"])
+def test_xslt_output_in_an_unknown_encoding_is_an_invalid_parameter(method):
+    text = stylesheet(
+        f'<xsl:output method="{method}" encoding="x-no-such-charset"/>'
+        '<xsl:template match="/"><b>é</b></xsl:template>'
+    )
+    with pytest.raises(ArgumentError, match="encoding 'x-no-such-charset' is unknown"):
+        Xslt.check_args({"stylesheet": text}, {})
