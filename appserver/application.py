@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -43,25 +41,21 @@ class StageTracer(Protocol):
         ...
 
 
-class NoTracer:
-    """Traces nothing: each stage's outgoing call carries the client's `traceparent`."""
-
-    @contextlib.contextmanager
-    def stage(self, index: int, service: str, given: str | None) -> Iterator[str | None]:
-        yield given
-
-
-NO_TRACER = NoTracer()
-
-
-@dataclass(frozen=True)
 class StageTiming:
-    index: int
-    service: str
-    ms: float
+    """How long one stage of one request took."""
+
+    __slots__ = ("index", "ms", "service")
+
+    def __init__(self, index: int, service: str, ms: float) -> None:
+        self.index = index
+        self.service = service
+        self.ms = ms
 
     def server_timing(self) -> str:
         return f's{self.index};desc="{self.service}";dur={self.ms:.2f}'
+
+    def __repr__(self) -> str:
+        return f"StageTiming({self.index}, {self.service!r}, {self.ms:.3f})"
 
 
 class Application:
@@ -84,6 +78,16 @@ class Application:
         self._idle.set()
         self._checked: dict[str, str | Problem] = {}
         self._size = self.measure()
+        # Fixed at deployment, read on every request.
+        self._names = [p.service.name for p in plan.stages]
+        self._now: list[Callable[[Message, RequestContext], Message | None] | None] = [
+            getattr(stage, "invoke_now", None) for stage in stages
+        ]
+        # Per stage, the content types it was handed and accepts: a python stage may
+        # answer other than it declares, and a `*/*` output is only known at run time.
+        self._accepted: list[set[str]] = [set() for _ in stages]
+        # Re-measured on a use only if some stage's size may change while in use.
+        self.fixed_size = all(getattr(stage, "fixed_size", False) for stage in stages)
 
     @property
     def service_ids(self) -> frozenset[str]:
@@ -143,39 +147,36 @@ class Application:
         request: RequestContext,
         *,
         timeout_s: float,
-        on_stage: Callable[[StageTiming], None] | None = None,
-        tracer: StageTracer = NO_TRACER,
+        on_stage: Callable[[str, float], None] | None = None,
+        tracer: StageTracer | None = None,
     ) -> tuple[Message, list[StageTiming]]:
         """Pipe `message` through the stages; each stage's problem names it (SPEC §2).
 
-        With a `tracer`, each stage runs in a span of its own, and its outgoing call
-        carries that span's `traceparent` instead of the client's."""
+        A stage that can answer at once (`invoke_now`: no I/O, work small enough for the
+        event loop) is called directly; only one that awaits gets the deadline
+        `timeout_s` (an inline call cannot be interrupted, so a deadline around it would
+        cost without bounding anything). With a `tracer`, each stage runs in a span of its
+        own, and its outgoing call carries that span's `traceparent`, not the client's.
+        `on_stage(service name, seconds)` is told of each stage that answered."""
         timings: list[StageTiming] = []
         planned = self.plan.stages
+        clock = time.perf_counter
         for index, stage in enumerate(self.stages):
-            service = planned[index].service
-            if index and not mediatype.accepts(service.input, message.media_type):
-                # Only a `*/*` output gets here: its type was unknown at assembly.
-                prev = planned[index - 1].service
-                raise StageFailed(
-                    f"stage {index - 1} ({prev.id}) answered {message.media_type}, which "
-                    f"stage {index} ({service.id}) does not accept ({', '.join(service.input)})",
-                    stage=index - 1,
-                    service=prev.id,
-                    reason=f"output {message.media_type} not accepted by the next stage",
-                )
-            started = time.perf_counter()
+            if index and message.content_type not in self._accepted[index]:
+                self._check_input(index, message)
+            started = clock()
             try:
-                # asyncio.timeout, not wait_for: no task of its own for every stage.
-                with tracer.stage(index, service.name, request.traceparent) as traceparent:
-                    given = (
-                        request
-                        if traceparent == request.traceparent
-                        else dataclasses.replace(request, traceparent=traceparent)
-                    )
-                    async with asyncio.timeout(timeout_s):
-                        message = await stage.invoke(message, given)
+                if tracer is not None:
+                    message = await self._traced(index, stage, message, request, timeout_s, tracer)
+                else:
+                    now = self._now[index]
+                    answer = now(message, request) if now is not None else None
+                    if answer is None:
+                        async with asyncio.timeout(timeout_s):
+                            answer = await stage.invoke(message, request)
+                    message = answer
             except TimeoutError:
+                service = planned[index].service
                 raise StageTimeout(
                     f"stage {index} ({service.id}) did not answer within {timeout_s:g} s",
                     stage=index,
@@ -183,10 +184,11 @@ class Application:
                     timeout_s=timeout_s,
                 ) from None
             except StageError as e:
-                raise e.problem(index, service.id) from None
+                raise e.problem(index, planned[index].service.id) from None
             except Problem:
                 raise
             except Exception as e:
+                service = planned[index].service
                 log.exception("stage %d (%s) raised", index, service.id)
                 raise StageFailed(
                     f"stage {index} ({service.id}) failed: {type(e).__name__}",
@@ -194,11 +196,50 @@ class Application:
                     service=service.id,
                     reason=f"{type(e).__name__}: {e}"[:500],
                 ) from None
-            timing = StageTiming(index, service.name, (time.perf_counter() - started) * 1000)
-            timings.append(timing)
+            seconds = clock() - started
+            timings.append(StageTiming(index, self._names[index], seconds * 1000))
             if on_stage is not None:
-                on_stage(timing)
+                on_stage(self._names[index], seconds)
         return message, timings
+
+    async def _traced(
+        self,
+        index: int,
+        stage: Stage,
+        message: Message,
+        request: RequestContext,
+        timeout_s: float,
+        tracer: StageTracer,
+    ) -> Message:
+        with tracer.stage(index, self._names[index], request.traceparent) as traceparent:
+            given = (
+                request
+                if traceparent == request.traceparent
+                else dataclasses.replace(request, traceparent=traceparent)
+            )
+            now = self._now[index]
+            answer = now(message, given) if now is not None else None
+            if answer is None:
+                async with asyncio.timeout(timeout_s):
+                    answer = await stage.invoke(message, given)
+            return answer
+
+    def _check_input(self, index: int, message: Message) -> None:
+        """StageFailed when stage `index` does not accept what the one before answered
+        (remembered when it does: at most 16 content types a stage)."""
+        service = self.plan.stages[index].service
+        if mediatype.accepts(service.input, message.media_type):
+            if len(self._accepted[index]) < 16:
+                self._accepted[index].add(message.content_type)
+            return
+        prev = self.plan.stages[index - 1].service
+        raise StageFailed(
+            f"stage {index - 1} ({prev.id}) answered {message.media_type}, which "
+            f"stage {index} ({service.id}) does not accept ({', '.join(service.input)})",
+            stage=index - 1,
+            service=prev.id,
+            reason=f"output {message.media_type} not accepted by the next stage",
+        )
 
     async def close(self) -> None:
         """Wait for requests in flight, then close every stage's resources."""

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 import jsonschema
+from cachetools import LRUCache
 
 from igwcore.problems import InvalidParameter
 from repository.entry import ServiceEntry
@@ -113,12 +114,32 @@ def validation_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in schema.items() if k not in GATEWAY_KEYWORDS}
 
 
+# Validators made for parameters' schemas: an assembly validates every argument, and
+# making a validator costs more than using one. By the schema object (entries live in the
+# repository's index, so the same schema comes again), which the cache holds on to so
+# that its id cannot be reused; at most 1024.
+_VALIDATORS: LRUCache[int, tuple[Mapping[str, Any], jsonschema.protocols.Validator]] = LRUCache(
+    maxsize=1024
+)
+
+
+def _validator(schema: Mapping[str, Any]) -> jsonschema.protocols.Validator:
+    known = _VALIDATORS.get(id(schema))
+    if known is not None and known[0] is schema:
+        return known[1]
+    validator = jsonschema.Draft202012Validator(validation_schema(schema))
+    _VALIDATORS[id(schema)] = (schema, validator)
+    return validator
+
+
 def validate(name: str, value: Any, schema: Mapping[str, Any], *, stage: int) -> None:
     """Raise 422 /invalid-parameter with jsonschema's message when `value` does not fit.
 
     Draft 2020-12 as written: `format` is an annotation, not an assertion.
     """
-    validator = jsonschema.Draft202012Validator(validation_schema(schema))
+    validator = _validator(schema)
+    if validator.is_valid(value):
+        return
     error = jsonschema.exceptions.best_match(validator.iter_errors(value))
     if error is not None:
         raise InvalidParameter(

@@ -29,6 +29,7 @@ from assembler.resolve import CheckArgs, Entries, resolve
 from igwcore.descriptor import ByContract, Descriptor, canonical_descriptor
 from igwcore.problems import ServiceNotFound, TypeMismatch
 from repository.entry import ServiceEntry
+from repository.index import EntryIndex
 from repository.store import Repository
 
 __all__ = ["Assembler", "RepositoryEntries", "build_plan"]
@@ -73,20 +74,32 @@ def build_plan(
 class RepositoryEntries:
     """The repository's enabled entries, as resolution asks for them, but those `held`
     back (entry id -> reason: refused by their kind's rules under this configuration);
-    and those of WSDLs fetched for `wsdl:` stages."""
+    and those of WSDLs fetched for `wsdl:` stages. `now()` is the same read from one
+    look at the repository's index, for the stages of one plan."""
 
     def __init__(
-        self, repository: Repository, held: Mapping[str, str], fetched: FetchedContracts
+        self,
+        repository: Repository,
+        held: Mapping[str, str],
+        fetched: FetchedContracts,
+        index: EntryIndex | None = None,
     ) -> None:
         self.repository = repository
         self.held = held
         self.fetched = fetched
+        self._index = index
+
+    def now(self) -> RepositoryEntries:
+        return RepositoryEntries(self.repository, self.held, self.fetched, self.repository.index())
 
     def by_name(self, name: str) -> Sequence[ServiceEntry]:
-        return self._usable(self.repository.by_name(name))
+        return self._usable(self._now().by_name(name))
 
     def converters(self) -> Sequence[ServiceEntry]:
-        return self._usable(self.repository.converters())
+        return self._usable(self._now().converters())
+
+    def _now(self) -> EntryIndex:
+        return self.repository.index() if self._index is None else self._index
 
     def by_contract(self, url: str, operation: str) -> Sequence[ServiceEntry]:
         if self.fetched.get(url) is not None and not is_imported(self.repository, url):
@@ -131,7 +144,7 @@ class Assembler:
             descriptors,
             canonical,
             key,
-            self.entries,
+            self.entries.now(),
             auto_convert=self.auto_convert,
             check_args=self._check_args,
             content_type=content_type,

@@ -7,6 +7,7 @@ list.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
@@ -91,6 +92,7 @@ def resolve_stage(
 # -- versions -----------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=4096)  # versions come from entries: a bounded few
 def version_key(version: str) -> tuple[int, Version | str]:
     """Sort key: PEP 440 order, and every non-PEP 440 version below them, by string."""
     try:

@@ -1,19 +1,15 @@
-"""A soap stage against zeep called directly, side by side in one run.
+"""A soap stage against zeep's own client, side by side in one run (rows of `python -m bench`).
 
-    .venv/bin/python bench/soap_stage.py [--calls 400] [--concurrency 16]
+    python -m bench --only soap          (or: python -m bench.soap_stage [--calls 400])
 
 Starts the example SOAP peer (examples/soap_peer) as its own process and calls its
-`XMLCheck` operation four ways, interleaved round by round so that drift hits all alike:
-
-- stage:        the gateway's soap stage (`SoapStage.invoke`, XML payload in, XML out)
-- zeep-async:   zeep's AsyncClient with an httpx.AsyncClient (`await service.XMLCheck(...)`)
-- zeep-thread:  zeep's sync Client, each call in `asyncio.to_thread`
-- zeep-sync:    zeep's sync Client called on the loop (blocks it: a baseline, not an option)
-
-Then the client-side CPU alone, without the network (the envelope written, a canned
-answer read): the stage's mapping vs zeep's `create_message` + `process_reply`. Then the
-event loop's worst stall while `--concurrency` calls run at once, and loading the WSDL
-cold vs from the cache. Prints per-call times and the ratios stage / zeep.
+`XMLCheck` operation two ways, interleaved call by call so that drift hits both alike:
+the gateway's soap stage (`SoapStage.invoke`, XML payload in, XML out) and zeep's
+AsyncClient over httpx (`await service.XMLCheck(...)`); one at a time, then
+`--concurrency` at once. Then the client-side CPU alone, without the network (the
+envelope written, a canned answer read): the stage's mapping against zeep's
+`create_message` + `process_reply`; and how long until the first call can be made:
+deploying the stage from the parsed-WSDL cache against `zeep.Client(wsdl)`.
 """
 
 from __future__ import annotations
@@ -36,14 +32,14 @@ import requests
 import zeep
 from zeep.transports import AsyncTransport
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from appserver.kinds import KINDS, DeployEnv, target_check
+from appserver.kinds import soap_envelope as soapenv
+from bench.table import Row, render
+from igwcore.message import Message, RequestContext
+from repository.wsdl import import_wsdl
+from repository.wsdlcache import wsdl_cache
 
-from appserver.kinds import KINDS, DeployEnv, target_check  # noqa: E402
-from appserver.kinds import soap_envelope as soapenv  # noqa: E402
-from igwcore.message import Message, RequestContext  # noqa: E402
-from repository.wsdl import import_wsdl  # noqa: E402
-from repository.wsdlcache import wsdl_cache  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 PAYLOAD = Message(b"<XMLCheck><document>kit</document></XMLCheck>", "application/xml")
 REQUEST = RequestContext()
@@ -144,105 +140,83 @@ def cpu_only(stage: object, client: zeep.Client, n: int) -> tuple[float, float]:
     return stage_s, zeep_s
 
 
-async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--calls", type=int, default=400)
-    parser.add_argument("--concurrency", type=int, default=16)
-    options = parser.parse_args()
+async def measure(calls_n: int, concurrency: int) -> dict[str, float]:
+    """Seconds: a call one at a time and `concurrency` at once (stage and zeep-async),
+    client-side CPU a call, and loading the WSDL (deploy from the cache, zeep.Client)."""
     proc, base = start_peer()
     wsdl = f"{base}/formatter?wsdl"
     try:
         env = DeployEnv()
-        policy = env.fetch
-
-        started = time.perf_counter()
         imported = await import_wsdl(
-            check_target=target_check(env), url=wsdl, policy=policy, cache=wsdl_cache(env.shared)
+            check_target=target_check(env), url=wsdl, policy=env.fetch, cache=wsdl_cache(env.shared)
         )
-        cold_import = time.perf_counter() - started
-        started = time.perf_counter()
-        await import_wsdl(check_target=target_check(env), url=wsdl, policy=policy)
-        warm_import = time.perf_counter() - started
         entry = imported.entries[0]
         started = time.perf_counter()
         stage = await KINDS["soap"].deploy(entry, {"document": None}, env)
         cached_deploy = time.perf_counter() - started
         started = time.perf_counter()
-        other = await KINDS["soap"].deploy(entry, {"document": None}, DeployEnv())
-        cold_deploy = time.perf_counter() - started
-        await other.close()
-        started = time.perf_counter()
         sync_client = zeep.Client(wsdl)
         zeep_load = time.perf_counter() - started
         http = httpx.AsyncClient()
         async_client = zeep.AsyncClient(wsdl, transport=AsyncTransport(client=http))
-        thread_client = zeep.Client(wsdl)
 
         async def via_stage() -> object:
             return await stage.invoke(PAYLOAD, REQUEST)
 
-        async def via_zeep_async() -> object:
+        async def via_zeep() -> object:
             return await async_client.service.XMLCheck(document="kit")
 
-        async def via_zeep_thread() -> object:
-            return await asyncio.to_thread(thread_client.service.XMLCheck, document="kit")
-
-        async def via_zeep_sync() -> object:
-            return sync_client.service.XMLCheck(document="kit")
-
-        calls: dict[str, Call] = {
-            "stage": via_stage,
-            "zeep-async": via_zeep_async,
-            "zeep-thread": via_zeep_thread,
-            "zeep-sync": via_zeep_sync,
-        }
+        calls: dict[str, Call] = {"stage": via_stage, "zeep": via_zeep}
         assert b"OK:KIT" in (await via_stage()).body  # type: ignore[attr-defined]
-        assert await via_zeep_async() == "OK:KIT"
-        await sequential(calls, 20)  # warm up every path
-        times = await sequential(calls, options.calls)
-
-        print(f"peer: {base} (spyne, wsgiref threads, own process); {options.calls} calls each")
-        print("\nsequential, one call at a time (median / mean / p95):")
-        for name, samples in times.items():
-            p95 = statistics.quantiles(samples, n=20)[-1]
-            print(
-                f"  {name:12} {ms(statistics.median(samples))} {ms(statistics.mean(samples))}"
-                f" {ms(p95)}"
-            )
-        stage_median = statistics.median(times["stage"])
-        for name in ("zeep-async", "zeep-thread", "zeep-sync"):
-            ratio = stage_median / statistics.median(times[name])
-            print(f"  ratio stage / {name:12} {ratio:5.2f}")
-
-        print(f"\n{options.concurrency} calls in flight (time a call, worst event-loop stall):")
-        results = {}
-        for name in ("stage", "zeep-async", "zeep-thread", "zeep-sync"):
-            conc = 1 if name == "zeep-sync" else options.concurrency
-            results[name] = await concurrent(calls[name], options.calls, conc)
-            per_call, stall = results[name]
-            print(f"  {name:12} {ms(per_call)} a call   stall {ms(stall)}")
-        for name in ("zeep-async", "zeep-thread"):
-            ratio = results["stage"][0] / results[name][0]
-            print(f"  ratio stage / {name:12} {ratio:5.2f}")
-
-        stage_cpu, zeep_cpu = cpu_only(stage, sync_client, options.calls)
-        print("\nclient-side CPU a call (envelope written + answer read, no network):")
-        print(f"  stage        {ms(stage_cpu)}")
-        print(f"  zeep         {ms(zeep_cpu)}")
-        print(f"  ratio stage / zeep {stage_cpu / zeep_cpu:5.2f}")
-
-        print("\nWSDL:")
-        print(f"  first import (+ one-time thread pool start) {ms(cold_import)}")
-        print(f"  import (fetch + parse, worker thread)  {ms(warm_import)}")
-        print(f"  deploy, parse cached                   {ms(cached_deploy)}")
-        print(f"  deploy, cold cache (fetch + parse)     {ms(cold_deploy)}")
-        print(f"  zeep.Client(wsdl) (fetch + parse)      {ms(zeep_load)}")
+        assert await via_zeep() == "OK:KIT"
+        await sequential(calls, 10)  # warm up both
+        times = await sequential(calls, calls_n)
+        stage_conc, _ = await concurrent(via_stage, calls_n, concurrency)
+        zeep_conc, _ = await concurrent(via_zeep, calls_n, concurrency)
+        stage_cpu, zeep_cpu = cpu_only(stage, sync_client, calls_n)
         await stage.close()
         await http.aclose()
+        env.close()
     finally:
-        proc.send_signal(signal.SIGTERM)
+        os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(10)
+    return {
+        "stage": statistics.median(times["stage"]),
+        "zeep": statistics.median(times["zeep"]),
+        "stage_conc": stage_conc,
+        "zeep_conc": zeep_conc,
+        "stage_cpu": stage_cpu,
+        "zeep_cpu": zeep_cpu,
+        "deploy": cached_deploy,
+        "zeep_load": zeep_load,
+    }
+
+
+def soap_rows(*, smoke: bool = False, calls: int = 400, concurrency: int = 16) -> list[Row]:
+    """The rows of `python -m bench`: the soap stage beside zeep's own async client."""
+    m = asyncio.run(measure(20 if smoke else calls, concurrency))
+    group = "SOAP stage (example peer, XMLCheck) beside zeep.AsyncClient"
+    zeep_label = "ms zeep"
+
+    def row(label: str, ours: str, theirs: str) -> Row:
+        return Row(group, label, m[ours] * 1e3, "ms", m[theirs] * 1e3, zeep_label,
+                   m[theirs] / m[ours])  # fmt: skip
+
+    return [
+        row("a call, one at a time (median)", "stage", "zeep"),
+        row(f"a call, {concurrency} in flight", "stage_conc", "zeep_conc"),
+        row("client-side CPU a call (envelope written, answer read)", "stage_cpu", "zeep_cpu"),
+        row("ready to call: deploy (WSDL cached) / zeep.Client(wsdl)", "deploy", "zeep_load"),
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--calls", type=int, default=400)
+    parser.add_argument("--concurrency", type=int, default=16)
+    options = parser.parse_args()
+    print(render(soap_rows(calls=options.calls, concurrency=options.concurrency)))
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()

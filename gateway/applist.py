@@ -113,10 +113,12 @@ class ApplicationList:
         return self._apps.get(key)
 
     def touch(self, application: Application, *, hit: bool) -> None:
-        """Record a use: `last_used`, `hits` when it was a hit, and the size as it is now."""
+        """Record a use: `last_used`, `hits` when it was a hit, and the size as it is now
+        (measured again only when one of its stages may have grown)."""
         application.last_used_ns = self.clock.now_ns()
         application.hits += hit
-        self.servers[application.app_server].remeasure(application)
+        if not application.fixed_size:
+            self.servers[application.app_server].remeasure(application)
 
     def place(self) -> AppServer:
         return least_loaded(self.servers.values())

@@ -12,7 +12,22 @@ from appserver.kinds.outgoing import read_limited
 from igwcore.problems import PayloadTooLarge, RequestTimeout
 
 
+def body_now(request: web.Request, limit: int) -> bytes | None:
+    """The body when all of it has arrived already (a small one comes with its head), or
+    None: then `read_body` waits for it."""
+    content = request.content
+    if not content.is_eof() or content.exception() is not None:
+        return None
+    body = content.read_nowait()
+    if len(body) > limit:
+        raise PayloadTooLarge(f"the body has more than {limit} bytes", limit=limit)
+    return body
+
+
 async def read_body(request: web.Request, limit: int, timeout_s: float) -> bytes:
+    body = body_now(request, limit)
+    if body is not None:
+        return body
     try:
         async with asyncio.timeout(timeout_s):
             return await read_limited(

@@ -7,6 +7,12 @@ was found). The canonical form is written by the ground: igwcore/descriptor.py f
 stages, igwcore/urls.py for the URLs of by-contract stages (whose docstring says what a
 URL may be).
 
+`parse_canonical` gives descriptors, canonical form and key in one go, and reads the
+common shape of header — no quotes, no tabs, bare arguments — with one pattern a stage
+(`_FAST_STAGE`), writing the canonical form as it goes; anything else, or anything that
+pattern does not take whole, is read by `parse` (which explains what it refuses). A
+property test holds the two to the same results (tests/gateway/test_header_fast.py).
+
 Where SPEC §1 leaves room, this module decides:
 - `wsdl:` is matched case-insensitively, as ABNF matches quoted strings; it is written
   `wsdl:`.
@@ -24,7 +30,7 @@ import xxhash
 
 from gateway import header_errors
 from igwcore import abnf
-from igwcore.descriptor import ByContract, ByIO, ByName, Descriptor
+from igwcore.descriptor import ByContract, ByIO, ByName, Descriptor, canonical, canonical_descriptor
 from igwcore.mediatype import normalize
 from igwcore.problems import TooManyArgs, TooManyStages
 from igwcore.urls import canonical_url_or_none
@@ -92,6 +98,89 @@ def parse(value: str, *, max_stages: int = 32, max_args: int = 32) -> tuple[Desc
         if pos == end:
             return tuple(stages)
         pos = _OWS.match(value, pos + 1).end()  # past the "|"
+
+
+# One stage of the common shape, then its "|" (or the end): by contract with a plain URL,
+# by IO, or by name with bare arguments (checked one by one with `_FAST_ARG`).
+_FAST_STAGE = re.compile(
+    rf"(?:(?i:wsdl:)(?P<url>{abnf.url})\#(?P<operation>{abnf.operation})"
+    rf"|(?P<source>{abnf.type}) *->(?P<target> *{abnf.type})"
+    rf"|(?P<name>{abnf.name})(?:@(?P<version>{abnf.version}))?"
+    rf"(?: ?\((?P<args>[^()]*)\))?)"
+    r" *(?:\| *|$)"
+)
+_FAST_ARG = rf" *({abnf.key}) *= *({abnf.bare}) *"
+_FAST_ARGS = re.compile(rf"(?:{_FAST_ARG},)*{_FAST_ARG}")
+_FAST_ARG_PAIR = re.compile(_FAST_ARG)
+
+
+def parse_canonical(
+    value: str, *, max_stages: int = 32, max_args: int = 32
+) -> tuple[tuple[Descriptor, ...], str]:
+    """`parse(value)` and the canonical form of what it gives (`canonical`)."""
+    fast = _parse_fast(value, max_stages, max_args)
+    if fast is not None:
+        return fast
+    descriptors = parse(value, max_stages=max_stages, max_args=max_args)
+    return descriptors, canonical(descriptors)
+
+
+def _parse_fast(
+    value: str, max_stages: int, max_args: int
+) -> tuple[tuple[Descriptor, ...], str] | None:
+    """The common shape read in one pass, or None: then `parse` reads it (and refuses
+    what it must, with the error's position)."""
+    if '"' in value or not (value.isascii() and value.isprintable()):
+        return None
+    pos = len(value) - len(value.lstrip(" "))
+    end = len(value)
+    descriptors: list[Descriptor] = []
+    forms: list[str] = []
+    while pos < end or not descriptors:
+        if len(descriptors) == max_stages:
+            return None
+        stage = _FAST_STAGE.match(value, pos)
+        if stage is None:
+            return None
+        url, name = stage["url"], stage["name"]
+        if url is not None:
+            canonical_url = canonical_url_or_none(url)
+            if canonical_url is None:
+                return None
+            descriptor: Descriptor = ByContract(canonical_url, stage["operation"])
+            form = canonical_descriptor(descriptor)
+        elif name is not None:
+            if "->" in value[pos : stage.end()]:
+                return None  # a by-IO stage, or a refused one
+            args = _fast_args(stage["args"], max_args)
+            if args is None:
+                return None
+            version = stage["version"]
+            descriptor = ByName(name, version, args)
+            head = name if version is None else f"{name}@{version}"
+            form = f"{head}({', '.join(f'{k}={v}' for k, v in args)})" if args else head
+        else:
+            source, target = normalize(stage["source"]), normalize(stage["target"])
+            descriptor = ByIO(source, target)
+            form = f"{source} -> {target}"
+        descriptors.append(descriptor)
+        forms.append(form)
+        pos = stage.end()
+        if pos == end and value.endswith("|"):
+            return None  # nothing after the last "|"
+    return tuple(descriptors), " | ".join(forms)
+
+
+def _fast_args(text: str | None, max_args: int) -> tuple[tuple[str, str], ...] | None:
+    """Bare `key=value` arguments, sorted by key; None for anything else."""
+    if text is None or not text.strip(" "):
+        return ()
+    if not _FAST_ARGS.fullmatch(text):
+        return None
+    pairs = _FAST_ARG_PAIR.findall(text)
+    if len(pairs) > max_args or len({k for k, _ in pairs}) != len(pairs):
+        return None  # too many, or a key given twice: `parse` says which
+    return tuple(sorted(pairs))
 
 
 def key(canonical_form: str) -> str:

@@ -16,8 +16,9 @@ module puts the gateway's own bounds in front of aiohttp's parser, on both liste
   `ConnectionGate`); one more is accepted, but not read, until another closes.
 
 The answers are written straight to the transport, since no request exists to answer.
-This leans on aiohttp's `RequestHandler` (its `data_received`, `connection_made` and
-`finish_response`), which `BoundedRunner` makes the protocol of an `AppRunner`.
+This leans on aiohttp's `RequestHandler` (its `data_received`, `connection_made` and its
+keep-alive clock, `_next_keepalive_close_time`), which `BoundedRunner` makes the protocol
+of an `AppRunner`.
 """
 
 from __future__ import annotations
@@ -101,6 +102,7 @@ class BoundedHandler(RequestHandler):
         self._dropping = False  # the head passed its limit: counted, not parsed
         self._body: Any = None  # the payload of the last head parsed
         self._head_timer: asyncio.TimerHandle | None = None
+        self._served_at = 0.0  # when the connection was let in
         self._linger: asyncio.TimerHandle | None = None
 
     # -- the connection's life -------------------------------------------------------------
@@ -162,11 +164,6 @@ class BoundedHandler(RequestHandler):
         response.force_close()
         return response
 
-    async def finish_response(self, request: Any, resp: Any, start_time: Any) -> Any:
-        answered = await super().finish_response(request, resp, start_time)
-        self._arm_head_timer()  # the next head is due within header_timeout_s of this
-        return answered
-
     # -- reading heads -------------------------------------------------------------------------
 
     def data_received(self, data: bytes) -> None:
@@ -193,9 +190,6 @@ class BoundedHandler(RequestHandler):
         if len(self._messages) > before:  # a head was parsed: its body follows
             self._body = self._messages[-1][1]
             self._head_bytes, self._head_tail = 0, b""
-            if self._head_timer is not None:
-                self._head_timer.cancel()
-                self._head_timer = None
 
     def _reading_head(self) -> bool:
         return self._body is None or self._body.is_eof()
@@ -211,13 +205,33 @@ class BoundedHandler(RequestHandler):
     # -- the head's deadline -------------------------------------------------------------------
 
     def _arm_head_timer(self) -> None:
-        if self._head_timer is not None:
-            self._head_timer.cancel()
-        self._head_timer = self._loop.call_later(self._limits.header_timeout_s, self._head_late)
+        """One timer a connection, for its life: when it fires it works out when the head
+        it waits for is due — header_timeout_s after the connection was let in, or after
+        the end of its last answer (aiohttp's keep-alive clock) — and fires again then
+        if that is still to come. A request costs no timer of its own."""
+        self._served_at = self._loop.time()
+        self._head_timer = self._loop.call_at(
+            self._served_at + self._limits.header_timeout_s, self._head_late
+        )
+
+    def _head_due(self) -> float:
+        since = self._served_at
+        if self._next_keepalive_close_time:  # set at the end of each answer
+            since = max(since, self._next_keepalive_close_time - self._keepalive_timeout)
+        return since + self._limits.header_timeout_s
 
     def _head_late(self) -> None:
         self._head_timer = None
-        if self.transport is None or self._request_in_progress or not self._reading_head():
+        if self.transport is None:
+            return
+        loop = self._loop
+        if self._request_in_progress or not self._reading_head():
+            # A request is being answered (or its body read): look again a timeout later.
+            due = loop.time() + self._limits.header_timeout_s
+        else:
+            due = self._head_due()
+        if due - loop.time() > 0.01:
+            self._head_timer = loop.call_at(due, self._head_late)
             return
         if self._head_bytes or self._dropping:
             timeout = self._limits.header_timeout_s

@@ -22,7 +22,11 @@ Decisions where SPEC is silent:
   `X-Forwarded-Host` are set to what the gateway received, replacing the client's.
   A `Forwarded` header the client sent passes through untouched.
 - Bodies stream both ways; a request without a body (no `Content-Length` nor
-  `Transfer-Encoding`, or `Content-Length: 0`) is forwarded without one. Bodies are
+  `Transfer-Encoding`, or `Content-Length: 0`) is forwarded without one. Two shortcuts
+  keep the common case to one send each way: a request body that has all arrived with
+  its head goes on as bytes (with its length), and an answer that declares a length of
+  at most `BUFFERED_BYTES` is read whole, then answered in one piece — which also lets
+  an upstream that breaks off such an answer be a 502, not a cut connection. Bodies are
   never decompressed, so `Content-Encoding` passes through intact; nothing else is
   added except `Content-Type: application/octet-stream` on an untyped non-empty
   answer, where aiohttp's server insists.
@@ -36,6 +40,7 @@ Decisions where SPEC is silent:
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 from collections.abc import AsyncIterator, Iterable
@@ -46,7 +51,7 @@ from aiohttp import web
 from multidict import CIMultiDict, MultiMapping
 from yarl import URL
 
-from gateway.body import late
+from gateway.body import body_now, late
 from gateway.config import Route
 from igwcore.problems import PayloadTooLarge, Problem, UpstreamFailed, UpstreamTimeout
 
@@ -68,12 +73,17 @@ HOP_BY_HOP = frozenset(
 # Host is the upstream's; Expect was answered by the gateway's own server.
 REQUEST_ONLY_DROPPED = frozenset({"host", "expect"})
 DOT_SEGMENT_RE = re.compile(r"^(\.|%2e){1,2}$", re.IGNORECASE)
+BUFFERED_BYTES = 64 * 1024  # an answer declaring at most this is read whole, sent at once
+# Answers that never carry a body, or whose length is not the body's.
+UNBUFFERED_STATUS = frozenset({101, 204, 304})
 PATH_SAFE = "/%:@!$&'()*+,;=-._~"
 KEEPALIVE_S = 30.0
 
 
 def remove_dot_segments(path: str) -> str:
     """RFC 3986 §5.2.4 over a raw path, treating `%2e` as `.`."""
+    if path.startswith("/") and "." not in path and "%2" not in path:
+        return path  # no segment can be a dot segment
     out: list[str] = []
     segments = path.split("/")
     for i, segment in enumerate(segments):
@@ -109,13 +119,15 @@ def connection_named(headers: MultiMapping[str]) -> set[str]:
 
 def end_to_end(headers: MultiMapping[str], drop: frozenset[str] = frozenset()) -> CIMultiDict[str]:
     """The headers that go on: not hop-by-hop, not named in `Connection`, not in `drop`."""
-    dropped = HOP_BY_HOP | drop | connection_named(headers)
-    return CIMultiDict((k, v) for k, v in headers.items() if k.lower() not in dropped)
+    dropped = HOP_BY_HOP | drop
+    if "Connection" in headers:
+        dropped |= connection_named(headers)
+    return CIMultiDict([(k, v) for k, v in headers.items() if k.lower() not in dropped])
 
 
 def upstream_url(route: Route, rest: str, query_string: str) -> URL:
     """The route's upstream with `rest` appended; only the route picks scheme and host."""
-    base = URL(route.upstream)
+    base = _parsed_upstream(route.upstream)
     # Escapes already in `rest` stay as they are; what a decoded path would carry raw
     # (a space, non-ASCII) is escaped, so the request line stays valid either way.
     path = base.raw_path.rstrip("/") + quote(rest, safe=PATH_SAFE)
@@ -128,6 +140,11 @@ def upstream_url(route: Route, rest: str, query_string: str) -> URL:
         query_string=query_string,
         encoded=True,
     )
+
+
+@functools.lru_cache(maxsize=256)  # one a route: the configured upstreams
+def _parsed_upstream(upstream: str) -> URL:
+    return URL(upstream)
 
 
 def forwarded_headers(request: web.BaseRequest) -> CIMultiDict[str]:
@@ -186,12 +203,17 @@ class Proxy:
         if session is None:
             raise RuntimeError(f"Proxy.start() was not awaited for route {route.prefix}")
         url = upstream_url(route, rest, request.rel_url.raw_query_string)
-        data = None
+        data: bytes | AsyncIterator[bytes] | None = None
         if request.body_exists:
-            data = _limited(request.content, max_body_bytes, body_timeout_s)
+            data = body_now(request, max_body_bytes) if max_body_bytes is not None else None
+            if data is None:
+                data = _limited(request.content, max_body_bytes, body_timeout_s)
+        loop = asyncio.get_running_loop()
+        answered = False  # the answer's head has come
         try:
-            # From the request to the upstream's answer head, a wait for the pool included.
-            async with asyncio.timeout(route.timeout_s):
+            # From the request to the upstream's answer head, a wait for the pool included;
+            # then again for each pause in its body.
+            async with asyncio.timeout(route.timeout_s) as deadline:
                 upstream = await session.request(
                     request.method,
                     url,
@@ -199,15 +221,27 @@ class Proxy:
                     data=data,
                     allow_redirects=False,
                 )
+                answered = True
+                if _buffered(request, upstream):
+                    deadline.reschedule(loop.time() + route.timeout_s)
+                    try:
+                        body = await upstream.read()
+                    finally:
+                        upstream.release()
+                    return _whole(upstream, body)
         except TimeoutError as e:
+            what = "finish its answer" if answered else "answer"
             raise UpstreamTimeout(
-                f"the upstream did not answer within the route's timeout_s ({route.timeout_s:g} s)",
+                f"the upstream did not {what} within the route's timeout_s ({route.timeout_s:g} s)",
                 upstream=route.upstream,
             ) from e
         except aiohttp.ClientError as e:
             if isinstance(e.__cause__, Problem):  # raised by _limited (413, 408), wrapped
                 raise e.__cause__ from None
-            detail = f"the upstream could not be reached: {e}"
+            if answered:
+                detail = f"the upstream broke off its answer: {e}"
+            else:
+                detail = f"the upstream could not be reached: {e}"
             raise UpstreamFailed(detail, upstream=route.upstream) from e
         async with upstream:
             return await self._relay(request, upstream, route)
@@ -241,6 +275,24 @@ class Proxy:
                 # aiohttp's server closes a connection whose client went away.
                 log.debug("client went away during an answer from %s: %s", route.upstream, e)
                 return response
+
+
+def _buffered(request: web.Request, upstream: aiohttp.ClientResponse) -> bool:
+    """Whether the answer is read whole before it is sent on (see the module's notes)."""
+    length = upstream.content_length
+    return (
+        length is not None
+        and length <= BUFFERED_BYTES
+        and request.method != "HEAD"
+        and upstream.status not in UNBUFFERED_STATUS
+        and upstream.status >= 200
+    )
+
+
+def _whole(upstream: aiohttp.ClientResponse, body: bytes) -> web.Response:
+    headers = end_to_end(upstream.headers)
+    headers.popall("Content-Length", None)  # the body's own, set by the response
+    return web.Response(status=upstream.status, reason=upstream.reason, body=body, headers=headers)
 
 
 async def _limited(

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+from typing import Any
 
 from aiohttp import web
 
 from appserver.application import Application
 from gateway import logs
-from gateway.body import read_body
+from gateway.body import body_now, read_body
 from gateway.keys import CACHE, GATEWAY, KEY, MAX_BODY
 from gateway.middleware import problems
 from gateway.proxy import match_route
@@ -33,11 +35,14 @@ RESERVED = "/_gateway/"
 def create_public_app(gateway: Gateway) -> web.Application:
     g = gateway.config.gateway
     # How long and how large a head may be is the listener's (`gateway.listener`).
-    app = web.Application(middlewares=[problems], client_max_size=g.max_body_bytes)
+    app = web.Application(client_max_size=g.max_body_bytes)
     app[GATEWAY] = gateway
     app[MAX_BODY] = g.max_body_bytes
-    app.router.add_get("/_gateway/health", health)
-    app.router.add_route("*", "/{tail:.*}", dispatch)
+    # `problems` as each route's own wrapper, not a middleware: the same answers, without
+    # aiohttp's middleware chain on every request (the catch-all route leaves the router
+    # nothing to refuse on its own).
+    app.router.add_get("/_gateway/health", functools.partial(problems, handler=health))
+    app.router.add_route("*", "/{tail:.*}", functools.partial(problems, handler=dispatch))
     return app
 
 
@@ -75,34 +80,45 @@ async def forward(request: web.Request) -> web.StreamResponse:
     response = await gw.proxy.forward(
         request, route, rest, max_body_bytes=limit, body_timeout_s=gw.config.gateway.body_timeout_s
     )
-    gw.metrics.basic_requests.labels(route.prefix, str(response.status)).inc()
+    gw.metrics.basic_requests.add((route.prefix, str(response.status)))
     return response
 
 
 async def integrate(request: web.Request, value: str) -> web.Response:
     gw = request.app[GATEWAY]
+    tracing = gw.tracing
+    if tracing.tracer is None:
+        return await _counted(gw, request, value, None)
+    with tracing.request(request.method, request.path, request.headers) as span:
+        return await _counted(gw, request, value, span)
+
+
+async def _counted(gw: Gateway, request: web.Request, value: str, span: Any) -> web.Response:
+    """The request answered, and counted by outcome and cache result (and its span told)."""
+    metrics = gw.metrics
     outcome, cache = "ok", "none"
-    gw.metrics.in_flight.inc()
-    with gw.tracing.request(request.method, request.path, request.headers) as span:
-        try:
-            response = await _integrate(request, value)
-            cache = response.headers["Integration-Cache"]
-            return response
-        except Problem as p:
-            outcome, cache = p.slug, request.get(CACHE, "none")
-            raise
-        finally:
-            gw.metrics.in_flight.dec()
-            gw.metrics.requests.labels(outcome, cache).inc()
+    metrics.in_flight += 1
+    try:
+        response = await _integrate(gw, request, value, traced=span is not None)
+        cache = request[CACHE]
+        return response
+    except Problem as p:
+        outcome, cache = p.slug, request.get(CACHE, "none")
+        raise
+    finally:
+        metrics.in_flight -= 1
+        metrics.requests.add((outcome, cache))
+        if span is not None:
             gw.tracing.annotate(
                 span, **{"igw.key": request.get(KEY), "igw.cache": cache, "igw.outcome": outcome}
             )
 
 
-async def _integrate(request: web.Request, value: str) -> web.Response:
-    gw = request.app[GATEWAY]
+async def _integrate(
+    gw: Gateway, request: web.Request, value: str, *, traced: bool
+) -> web.Response:
     g = gw.config.gateway
-    size = len(value.encode("utf-8", "surrogateescape"))
+    size = len(value) if value.isascii() else len(value.encode("utf-8", "surrogateescape"))
     if size > g.max_header_bytes:
         raise HeaderTooLarge(
             f"{HEADER} has {size} bytes; the limit is {g.max_header_bytes}",
@@ -116,10 +132,16 @@ async def _integrate(request: web.Request, value: str) -> web.Response:
             limit=g.max_body_bytes,
         )
     content_type = request.headers.get("Content-Type") or mediatype.DEFAULT
-    application, cache = await _application(gw, parsed, content_type)
+    application = gw.applications.get(parsed.key)
+    if application is not None and not application.closed:
+        cache: str = "hit"
+    else:
+        application, cache = await _application(gw, parsed, content_type)
     request[CACHE] = cache
     application.output_for(content_type)  # the types' 415 or 422 come before the body
-    body = await read_body(request, g.max_body_bytes, g.body_timeout_s)
+    body = body_now(request, g.max_body_bytes)
+    if body is None:
+        body = await read_body(request, g.max_body_bytes, g.body_timeout_s)
     # In flight only now that the body is here (SPEC §10.5): a slow upload never pins an
     # application. One purged or changed meanwhile is assembled again.
     if application.closed:
@@ -128,20 +150,21 @@ async def _integrate(request: web.Request, value: str) -> web.Response:
     application.enter()
     try:
         gw.applications.touch(application, hit=cache != "miss")
+        headers = request.headers
         context = RequestContext(
             method=request.method,
             path=request.path,
             query_string=request.query_string,
-            headers=request.headers,
+            headers=headers,
             request_id=logs.request_id.get(),
-            traceparent=request.headers.get("traceparent"),
+            traceparent=headers.get("traceparent"),
         )
         message, timings = await application.invoke(
             Message(body, content_type),
             context,
             timeout_s=g.stage_timeout_s,
-            on_stage=lambda t: gw.metrics.stage.labels(t.service).observe(t.ms / 1000),
-            tracer=gw.tracing,
+            on_stage=gw.metrics.stage.observe,
+            tracer=gw.tracing if traced else None,
         )
     finally:
         application.leave()

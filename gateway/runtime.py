@@ -26,7 +26,7 @@ from gateway.metrics import Metrics
 from gateway.proxy import Proxy
 from gateway.scheduler import PurgeScheduler
 from gateway.tracing import Tracing
-from igwcore.descriptor import Descriptor, canonical
+from igwcore.descriptor import Descriptor
 from repository.builtins import BUILTIN_ENTRIES
 from repository.entry import ServiceEntry, TargetCheck
 from repository.fetch import FetchPolicy
@@ -164,8 +164,9 @@ class Gateway:
 
     def parse_uncached(self, value: str) -> Parsed:
         g = self.config.gateway
-        descriptors = header.parse(value, max_stages=g.max_stages, max_args=g.max_args)
-        canonical_form = canonical(descriptors)
+        descriptors, canonical_form = header.parse_canonical(
+            value, max_stages=g.max_stages, max_args=g.max_args
+        )
         return Parsed(descriptors, canonical_form, header.key(canonical_form), len(value))
 
     async def application(

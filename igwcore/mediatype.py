@@ -19,8 +19,22 @@ ANY = "*/*"
 DEFAULT = "application/octet-stream"
 
 
+# Content types normalized before: every request's type is asked about several times, and
+# clients send few. At most 1024 of them, none longer than 200 characters.
+_NORMALIZED: dict[str, str] = {}
+
+
 def normalize(media_type: str) -> str:
     """Lower case, alias expanded, parameters dropped, text/xml written application/xml."""
+    known = _NORMALIZED.get(media_type)
+    if known is None:
+        known = _normalize(media_type)
+        if len(media_type) <= 200 and len(_NORMALIZED) < 1024:
+            _NORMALIZED[media_type] = known
+    return known
+
+
+def _normalize(media_type: str) -> str:
     essence = media_type.split(";", 1)[0].strip().lower()
     essence = ALIASES.get(essence, essence)
     return SYNONYMS.get(essence, essence)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from igwcore import mediatype
+
+_UNREAD = object()
 
 
 @dataclass(frozen=True)
@@ -16,6 +20,17 @@ class Message:
     @property
     def media_type(self) -> str:
         return mediatype.normalize(self.content_type)
+
+    def json(self, loads: Callable[[bytes], Any] = json.loads) -> Any:
+        """The body parsed as JSON by `loads`, once a message: stages handed the same
+        message (a validator, then a converter) share the value, so they read it and never
+        change it. What `loads` raises is raised again at each call. A message made
+        from this one (`dataclasses.replace`, a new body) parses its own."""
+        parsed = self.__dict__.get("_json", _UNREAD)
+        if parsed is _UNREAD:
+            parsed = loads(self.body)
+            object.__setattr__(self, "_json", parsed)
+        return parsed
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,13 @@ element; anything else goes under the wrapper element (`root`). Where SPEC is si
   list members, comes back equal, single key or not.
 - In an element with children, its text nodes are joined into `#text` unless they are
   all whitespace (indentation); comments and processing instructions are dropped.
+
+Two writers give one output. The common shapes — objects whose keys are plain names,
+lists, scalars — go through `_fast`, which checks each distinct name once a process and
+the whole document's characters once, and builds no JSON path; anything else (attributes,
+`#text`, prefixes, an unusual type, a name or character it would refuse) falls back to
+the full writer, which names the path of what it refuses. A property test holds the two
+to the same output (`tests/repository/test_jsonxml_fast.py`).
 """
 
 from __future__ import annotations
@@ -77,10 +84,29 @@ def is_name(name: str) -> bool:
     return bool(NCNAME_RE.match(name))
 
 
-def json_to_xml(value: Any, root: str = "root") -> bytes:
-    """`value` (parsed JSON) as a UTF-8 XML document without an XML declaration."""
-    if not is_name(root):
+def json_to_xml(value: Any, root: str = "root", *, xml_chars: bool = False) -> bytes:
+    """`value` (parsed JSON) as a UTF-8 XML document without an XML declaration.
+
+    `xml_chars`: the caller knows every string in `value` holds only characters XML can
+    carry (`plain_json` of the text it was parsed from), so they are not checked again."""
+    if not _plain_name(root):
         raise JsonXmlError(f"the root element name {root!r} is not an XML name")
+    try:
+        fast = _fast(value, root, xml_chars)
+    except (_Unusual, RecursionError):
+        fast = None
+    if fast is not None:
+        return fast
+    return _full(value, root)
+
+
+def plain_json(text: bytes) -> bool:
+    """Whether JSON text, once parsed, can hold only characters XML carries: ASCII
+    without escapes (JSON forbids raw control characters in strings)."""
+    return text.isascii() and b"\\" not in text
+
+
+def _full(value: Any, root: str) -> bytes:
     out: list[str] = []
     try:
         if isinstance(value, dict) and len(value) == 1:
@@ -107,7 +133,88 @@ def xml_to_json(document: bytes | etree._Element | etree._ElementTree, root: str
     return content if name == root else {name: content}
 
 
-# --- JSON -> XML ----------------------------------------------------------------------------
+# --- JSON -> XML, the common shapes ------------------------------------------------------------
+
+
+class _Unusual(Exception):
+    """What `_fast` leaves to the full writer."""
+
+
+# Names seen, and whether each is an XML name without a prefix. Bounded: past the bound a
+# name is checked every time it comes.
+_NAMES: dict[str, bool] = {}
+MAX_NAMES = 4096
+
+
+def _plain_name(name: str) -> bool:
+    known = _NAMES.get(name)
+    if known is None:
+        known = bool(NCNAME_RE.match(name))
+        if len(_NAMES) < MAX_NAMES:
+            _NAMES[name] = known
+    return known
+
+
+def _fast(value: Any, root: str, xml_chars: bool) -> bytes | None:
+    """The document, as `_full` writes it, when `value` has only the common shapes; else
+    None (or `_Unusual`, or RecursionError)."""
+    out: list[str] = []
+    if type(value) is dict and len(value) == 1:
+        ((key, inner),) = value.items()
+        if key != root and type(inner) is not list and _plain_name(key):
+            _fast_element(out, key, inner)
+        else:
+            _fast_element(out, root, value)
+    else:
+        _fast_element(out, root, value)
+    document = "".join(out)
+    if not xml_chars and _NOT_XML.search(document):
+        return None  # the full writer names where
+    return document.encode()
+
+
+def _fast_text(text: str) -> str:
+    if "&" in text or "<" in text or ">" in text or "\r" in text:
+        return text.translate(_TEXT_ESCAPES)
+    return text
+
+
+def _fast_element(out: list[str], name: str, value: Any) -> None:
+    kind = type(value)
+    if kind is str:
+        out.append(f"<{name}>{_fast_text(value)}</{name}>" if value else f"<{name}/>")
+    elif kind is dict:
+        out.append(f"<{name}>")
+        start = len(out)
+        names = _NAMES
+        for key, member in value.items():
+            if not (names.get(key) or _plain_name(key)):
+                raise _Unusual  # @attribute, #text, prefix:name, or not a name
+            if type(member) is list:
+                for item in member:
+                    _fast_element(out, key, item)
+            else:
+                _fast_element(out, key, member)
+        if len(out) == start:
+            out[-1] = f"<{name}/>"
+        else:
+            out.append(f"</{name}>")
+    elif kind is list:
+        out.append(f"<{name}>")
+        for item in value:
+            _fast_element(out, ITEM, item)
+        out.append(f"</{name}>")
+    elif value is None:
+        out.append(f"<{name}/>")
+    elif kind is bool:
+        out.append(f"<{name}>{'true' if value else 'false'}</{name}>")
+    elif kind is int or kind is float:
+        out.append(f"<{name}>{json.dumps(value)}</{name}>")
+    else:
+        raise _Unusual
+
+
+# --- JSON -> XML, every shape, with the path of what is refused -----------------------------
 
 
 def _is_element_key(key: str) -> bool:

@@ -6,6 +6,11 @@ method returns, the change survives a crash or a power cut. Several processes (w
 may open the same file; within one, a lock serializes calls, so the repository can be
 used from `asyncio.to_thread`.
 
+Resolution reads the enabled entries from memory (`repository.index.EntryIndex`), not
+from the file: each change updates the index for the entries it touched before its lock
+is let go, and a read first asks SQLite whether another connection changed the file
+(`PRAGMA data_version`), rebuilding the index if so.
+
 Each entry remembers its origin: `api` (the admin API), `builtin` (seeded), `file` (a
 service file) or `import` (with the import's id). Re-reading service files and
 re-importing replace the entries of that origin wholesale, `enabled` included: a disable
@@ -28,6 +33,7 @@ from igwcore import mediatype
 from igwcore.problems import Conflict, InvalidEntry, NotFound
 from repository.entry import ServiceEntry, TargetCheck
 from repository.import_record import ImportRecord, import_record
+from repository.index import EntryIndex
 from repository.schema import MIGRATIONS, SCHEMA_VERSION
 from repository.servicefiles import read_service_dirs
 
@@ -58,11 +64,15 @@ class Repository:
                 str(path), timeout=30, isolation_level=None, check_same_thread=False
             )
             self._db.row_factory = sqlite3.Row
+            self._watching = False  # the triggers exist once the schema does
             self._db.execute("PRAGMA journal_mode = WAL")
             # FULL: a committed change is on disk before the call returns, even in WAL mode.
             self._db.execute("PRAGMA synchronous = FULL")
             self._db.execute("PRAGMA foreign_keys = ON")
             self._migrate()
+            self._watch_changes()
+            self._index = EntryIndex()
+            self._data_version = -1  # never read: the first read builds the index
         except sqlite3.DatabaseError as e:
             raise RepositoryError(f"{path}: {e}") from e
 
@@ -94,19 +104,35 @@ class Repository:
         return entries[0]
 
     def by_name(self, name: str) -> list[ServiceEntry]:
-        """The enabled entries of that name (resolution by name)."""
-        return self._select("SELECT * FROM entries WHERE name = ? AND enabled = 1", name)
+        """The enabled entries of that name (resolution by name), by id."""
+        return list(self.index().by_name(name))
 
     def converters(self) -> list[ServiceEntry]:
-        """The enabled converters (resolution by IO type)."""
-        return self._select("SELECT * FROM entries WHERE converter = 1 AND enabled = 1")
+        """The enabled converters (resolution by IO type), by id."""
+        return list(self.index().converters())
 
     def by_target(self, kind: str, **fields: Any) -> list[ServiceEntry]:
         """The enabled entries of `kind` whose target has these values (a WSDL's URL)."""
-        entries = self._select(
-            "SELECT * FROM entries WHERE kind = ? AND enabled = 1 ORDER BY id", kind
-        )
-        return [e for e in entries if all(e.target.get(k) == v for k, v in fields.items())]
+        index = self.index()
+        wsdl = fields.get("wsdl")
+        candidates = index.by_wsdl(wsdl) if isinstance(wsdl, str) else index.of_kind(kind)
+        found = [
+            e
+            for e in candidates
+            if e.kind == kind and all(e.target.get(k) == v for k, v in fields.items())
+        ]
+        return sorted(found, key=lambda e: e.id)
+
+    def index(self) -> EntryIndex:
+        """The enabled entries in memory, current (rebuilt first if another connection
+        changed the file since)."""
+        with self._lock:
+            version = self._db.execute("PRAGMA data_version").fetchone()[0]
+            if version != self._data_version:
+                rows = self._db.execute("SELECT * FROM entries WHERE enabled = 1").fetchall()
+                self._index = EntryIndex(_entry(row) for row in rows)
+                self._data_version = version
+            return self._index
 
     # --- changing one entry ---------------------------------------------------------------
 
@@ -287,16 +313,68 @@ class Repository:
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction; IMMEDIATE so that another process waits rather than fails."""
+        """One write transaction; IMMEDIATE so that another process waits rather than fails.
+
+        The entries it inserted, changed or deleted (noted by this connection's temporary
+        triggers, `_watch_changes`) are put into the index as they are once committed,
+        before the lock is let go."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
+                touched: set[str] = set()
+                if self._watching:
+                    found = self._db.execute("SELECT id FROM temp.touched")
+                    touched = {row[0] for row in found}
+                changed = bool(touched)
+                if changed:
+                    self._db.execute("DELETE FROM temp.touched")
+                rows = self._rows(touched) if changed else {}
                 self._db.execute("COMMIT")
             except BaseException:
                 if self._db.in_transaction:
                     self._db.execute("ROLLBACK")
                 raise
+            if changed:
+                self._refresh(rows)
+
+    def _rows(self, ids: set[str]) -> dict[str, sqlite3.Row | None] | None:
+        """The touched entries' rows as this transaction leaves them (None: too many to
+        read one by one; the index is rebuilt instead)."""
+        if len(ids) > 1000:
+            return None
+        return {
+            id: self._db.execute("SELECT * FROM entries WHERE id = ?", (id,)).fetchone()
+            for id in ids
+        }
+
+    def _refresh(self, rows: dict[str, sqlite3.Row | None] | None) -> None:
+        if self._data_version == -1:
+            return  # never built: the first read builds it
+        if rows is None:
+            self._data_version = -1  # rebuilt at the next read
+            return
+        for id, row in rows.items():
+            self._index.put(id, None if row is None else _entry(row))
+
+    def _watch_changes(self) -> None:
+        """Temporary triggers, this connection's own, that note the id of every entry its
+        statements insert, update or delete (a cascade from an import included)."""
+        db = self._db
+        db.execute("CREATE TEMP TABLE IF NOT EXISTS touched (id TEXT PRIMARY KEY)")
+        for event, row in (("INSERT", "NEW"), ("UPDATE", "OLD"), ("DELETE", "OLD")):
+            db.execute(
+                f"CREATE TEMP TRIGGER IF NOT EXISTS touched_{event.lower()}"
+                f" AFTER {event} ON main.entries BEGIN"
+                f" INSERT OR IGNORE INTO touched (id) VALUES ({row}.id); END"
+            )
+        # An update that changes an id touches the new one too.
+        db.execute(
+            "CREATE TEMP TRIGGER IF NOT EXISTS touched_update_new AFTER UPDATE ON main.entries"
+            " WHEN NEW.id != OLD.id BEGIN"
+            " INSERT OR IGNORE INTO touched (id) VALUES (NEW.id); END"
+        )
+        self._watching = True
 
     def _migrate(self) -> None:
         with self._write() as db:

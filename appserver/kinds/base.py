@@ -98,6 +98,17 @@ class DeployEnv:
 
 
 class Stage(Protocol):
+    """A deployed stage. Besides these, a stage may have:
+
+    - `invoke_now(message, request) -> Message | None`: the answer when it can be had at
+      once — no I/O, and work small enough for the event loop (a payload under the
+      built-ins' `INLINE_LIMIT`) — else None, and `invoke` is awaited. The hit path calls
+      it first, and keeps the stage deadline for stages that await (SPEC §2's deadline
+      bounds waiting; an inline call cannot be interrupted);
+    - `fixed_size = True`: `size_bytes()` never changes once deployed, so a use does
+      not measure it again.
+    """
+
     entry: ServiceEntry
 
     async def invoke(self, message: Message, request: RequestContext) -> Message:

@@ -12,6 +12,12 @@ that `[repository] python_modules` allows run (`refusal`, SPEC §10.2).
 
 A call may return a `Message`, `bytes` or `str` (typed as the entry's output, or the
 input's type where the output is `same`), or a `dict`/`list` (written as JSON).
+
+A class may also define `call_now(message, request)`: what the call would return, when
+it can be had at once (no I/O, little work), else None; the hit path tries it first and
+awaits the call only when it gives None (the built-ins do, for payloads under
+`INLINE_LIMIT`). A class whose `size_bytes()` never changes once made says so with
+`fixed_size = True`; a function target's stage is of fixed size.
 """
 
 from __future__ import annotations
@@ -40,6 +46,21 @@ BUILTIN_CALLABLES = frozenset(entry.target["callable"] for entry in BUILTIN_ENTR
 
 
 def refusal(ref: str, allowed: Sequence[str]) -> str | None:
+    """Why `target.callable` `ref` may not run, or None (see `_refusal`); remembered for
+    the allowed, since every deployment of the entry asks."""
+    key = (ref, tuple(allowed))
+    if key in _ALLOWED:
+        return None
+    reason = _refusal(ref, allowed)
+    if reason is None and len(_ALLOWED) < 4096:
+        _ALLOWED.add(key)
+    return reason
+
+
+_ALLOWED: set[tuple[str, tuple[str, ...]]] = set()
+
+
+def _refusal(ref: str, allowed: Sequence[str]) -> str | None:
     """Why `target.callable` `ref` may not run (SPEC §10.2), or None when it may: it must
     name a function or class defined in a module that a pattern of `[repository]
     python_modules` matches (shell-style, case-sensitive, over the dotted name). A module
@@ -80,6 +101,19 @@ def load_allowed(ref: str, allowed: Sequence[str]) -> Any:
 
 
 def load_callable(ref: str) -> Any:
+    """The object `module:attr` names (imported once, then remembered)."""
+    found = _LOADED.get(ref)
+    if found is None:
+        found = _load(ref)
+        if len(_LOADED) < 4096:
+            _LOADED[ref] = found
+    return found
+
+
+_LOADED: dict[str, Any] = {}
+
+
+def _load(ref: str) -> Any:
     module_name, _, attr = ref.partition(":")
     if not module_name or not attr:
         raise ValueError(f"callable must be 'module:function', not {ref!r}")
@@ -144,6 +178,26 @@ class PythonStage:
         self._inline = inline
         self._instance = instance
         self._takes_request = _accepts(call, "request")
+        self.fixed_size = instance is None or bool(getattr(instance, "fixed_size", False))
+        call_now = getattr(instance, "call_now", None)
+        if call_now is not None:
+            self._call_now = call_now
+        elif inline and not self._async:
+            self._call_now = self._inline_call
+        else:
+            self.invoke_now = None  # type: ignore[assignment]
+
+    def invoke_now(self, message: Message, request: RequestContext) -> Message | None:
+        """The answer at once, when the callable can give it without waiting; else None."""
+        result = self._call_now(message, request)
+        return None if result is None else to_message(result, message, self.entry)
+
+    def _inline_call(self, message: Message, request: RequestContext) -> Any:
+        if self._takes_request:
+            result = self._call(message, request=request)
+        else:
+            result = self._call(message)
+        return message if result is None else result
 
     async def invoke(self, message: Message, request: RequestContext) -> Message:
         kwargs = {"request": request} if self._takes_request else {}
@@ -199,10 +253,33 @@ class PythonKind:
         if inspect.isclass(target) and checker is not None:
             checker(args, env.settings_of(entry.name))
 
+    def deploy_now(
+        self, entry: ServiceEntry, args: Mapping[str, Any], env: DeployEnv
+    ) -> PythonStage | None:
+        """The stage, deployed at once when that needs no wait: a function, or a class
+        without `prepare`; else None (then `deploy` is awaited, under the deadline)."""
+        target = load_allowed(entry.target["callable"], env.python_modules)
+        if inspect.isclass(target) and getattr(target, "prepare", None) is not None:
+            return None
+        return self._made(entry, target, args, env)
+
     async def deploy(
         self, entry: ServiceEntry, args: Mapping[str, Any], env: DeployEnv
     ) -> PythonStage:
         target = load_allowed(entry.target["callable"], env.python_modules)
+        stage = self._made(entry, target, args, env)
+        prepare = getattr(stage._instance, "prepare", None)
+        if prepare is not None:
+            try:
+                await prepare()
+            except BaseException:
+                await stage.close()
+                raise
+        return stage
+
+    def _made(
+        self, entry: ServiceEntry, target: Any, args: Mapping[str, Any], env: DeployEnv
+    ) -> PythonStage:
         inline = bool(entry.target.get("inline", False))
         if inspect.isclass(target):
             extra: dict[str, Any] = {}
@@ -211,15 +288,7 @@ class PythonKind:
             if _accepts(target, "isolation"):
                 extra["isolation"] = env.isolation
             instance = target(**args, **extra)
-            stage = PythonStage(entry, instance, inline, env.python_threads, instance)
-            prepare = getattr(instance, "prepare", None)
-            if prepare is not None:
-                try:
-                    await prepare()
-                except BaseException:
-                    await stage.close()
-                    raise
-            return stage
+            return PythonStage(entry, instance, inline, env.python_threads, instance)
         fixed = dict(args)
 
         def call(message: Message, **kw: Any) -> Any:

@@ -30,6 +30,8 @@ class Logger:
     `[services.logger] dir`; passes the message on unchanged. `settings` is that table, its
     `dir` already made absolute by the gateway (relative to the config file's folder)."""
 
+    fixed_size = True
+
     def __init__(
         self,
         level: str = "INFO",
@@ -65,13 +67,22 @@ class Logger:
         LOG_FILES.check_room(_folder(settings), file, _max_files(settings))
 
     async def __call__(self, message: Message, request: RequestContext | None = None) -> Message:
+        return self.call_now(message, request)
+
+    def call_now(self, message: Message, request: RequestContext | None = None) -> Message:
+        """Log the line (a write of a line to the log and to its file: never waited for)."""
+        logged = STAGE_LOG.isEnabledFor(self._level)
+        if not logged and self._fd is None:
+            return message
         if request is None:
             request = RequestContext(method="-", path="-")
+        path = request.path if request.path.isprintable() else request.path.translate(_CONTROL)
         line = (
-            f"{request.method} {request.path.translate(_CONTROL)} {message.media_type} "
+            f"{request.method} {path} {message.media_type} "
             f"{len(message.body)} bytes request_id={request.request_id or '-'}"
         )
-        STAGE_LOG.log(self._level, "%s", line)
+        if logged:
+            STAGE_LOG.log(self._level, "%s", line)
         if self._fd is not None:
             stamp = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
             # One write on an O_APPEND descriptor: lines from concurrent stages never mix.

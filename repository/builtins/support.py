@@ -13,13 +13,13 @@ in the worker that compiled it (`compiled`), within a byte bound of its own.
 from __future__ import annotations
 
 import gc
-import json
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
 from cachetools import LRUCache
 from lxml import etree
 
+from igwcore.message import Message
 from igwcore.problems import ArgumentError, StageError
 from repository import xmlsafe
 
@@ -44,14 +44,6 @@ class Isolation(Protocol):
     cancelled await stops it) and held to `stage_memory_bytes`."""
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T: ...
-
-
-async def offload(isolation: Isolation, size: int, fn: Callable[..., T], *args: Any) -> T:
-    """`fn(*args)` (linear in a payload of `size` bytes) inline when the payload is small,
-    else under `isolation`."""
-    if size < INLINE_LIMIT:
-        return fn(*args)
-    return await isolation.run(fn, *args)
 
 
 def memory_reason(limit: int) -> str:
@@ -156,8 +148,14 @@ def reject(reason: str) -> StageError:
 
 def load_json(body: bytes) -> Any:
     """The JSON value of a payload, or its rejection."""
+    return message_json(Message(body, JSON))
+
+
+def message_json(message: Message) -> Any:
+    """The JSON value of a message's payload, parsed once for every stage that reads the
+    same message (`Message.json`), or its rejection."""
     try:
-        return json.loads(body)
+        return message.json()
     except RecursionError as e:
         raise reject("JSON nested too deeply") from e
     except ValueError as e:

@@ -18,12 +18,13 @@ from igwcore import mediatype
 from igwcore.message import Message, RequestContext
 from repository.builtins.jsonschemas import compile_schema
 from repository.builtins.support import (
+    INLINE_LIMIT,
     JSON_SCHEMA_COST,
     Isolation,
     compiled,
     load_json,
     load_xml,
-    offload,
+    message_json,
     reject,
 )
 
@@ -36,6 +37,8 @@ class Validator:
     over a long array, say, costs what the client wants it to); a well-formedness check
     is linear, and runs inline on a small payload."""
 
+    fixed_size = True
+
     def __init__(self, schema: str | None = None, *, isolation: Isolation) -> None:
         # Checked at resolution (`check_args`), compiled again in the worker that runs it.
         self._source = schema if schema is not None and json.loads(schema) is not None else None
@@ -47,12 +50,18 @@ class Validator:
         if schema is not None:
             compile_schema(schema)
 
+    def call_now(self, message: Message, request: RequestContext | None = None) -> Message | None:
+        """A small payload checked for well-formedness at once; else None."""
+        if self._source is not None or len(message.body) >= INLINE_LIMIT:
+            return None
+        check_message(message)
+        return message
+
     async def __call__(self, message: Message, request: RequestContext | None = None) -> Message:
+        if self.call_now(message, request) is not None:
+            return message
         if self._source is None:
-            size = len(message.body)
-            await offload(
-                self._isolation, size, check_well_formed, message.body, message.content_type
-            )
+            await self._isolation.run(check_well_formed, message.body, message.content_type)
         else:
             await self._isolation.run(
                 check_against, self._source, message.body, message.content_type
@@ -88,10 +97,15 @@ def _is_yaml(media_type: str) -> bool:
 
 def check_well_formed(body: bytes, content_type: str) -> None:
     """Refuse (StageError) a payload that is not well-formed for its media type."""
-    message = Message(body, content_type)
+    check_message(Message(body, content_type))
+
+
+def check_message(message: Message) -> None:
+    """Refuse (StageError) a message whose payload is not well-formed for its media type;
+    a JSON one stays parsed for the stages after (`Message.json`)."""
     media = message.media_type
     if mediatype.is_json(media):
-        load_json(message.body)
+        message_json(message)
     elif mediatype.is_xml(media):
         load_xml(message.body)
     elif _is_yaml(media):

@@ -26,7 +26,7 @@ from repository.builtins import (
     Xslt,
     support,
 )
-from repository.builtins.support import XSLT_COST, offload
+from repository.builtins.support import XSLT_COST
 from repository.entry import ServiceEntry
 from tests.entries import check_target
 
@@ -588,9 +588,28 @@ def test_size_estimates_grow_with_what_is_compiled():
     )
 
 
-async def test_offload_runs_small_work_inline_and_big_work_isolated():
-    assert await offload(SANDBOX, 10, os.getpid) == os.getpid()
-    assert await offload(SANDBOX, INLINE_LIMIT, os.getpid) != os.getpid()
+async def test_small_payloads_are_answered_at_once_and_large_ones_under_the_isolation():
+    small = Message(b'{"a": {"b": "1"}}', "application/json")
+    large = Message(json.dumps({"a": {"b": "x" * INLINE_LIMIT}}).encode(), "application/json")
+    converter, validator = JsonToXml(isolation=SANDBOX), Validator(isolation=SANDBOX)
+    assert converter.call_now(small) == Message(b"<a><b>1</b></a>", "application/xml")
+    assert validator.call_now(small) is small
+    assert converter.call_now(large) is None and validator.call_now(large) is None
+    converted = await converter(large)
+    assert converted.body == b"<a><b>" + b"x" * INLINE_LIMIT + b"</b></a>"
+    assert await validator(large) is large
+    # A schema's check costs what the client's schema makes it cost: never at once.
+    assert Validator(isolation=SANDBOX, schema=SCHEMA).call_now(small) is None
+
+
+async def test_a_validated_json_payload_is_parsed_once_for_the_converter_after_it():
+    message = Message(b'{"a": {"b": "1"}}', "application/json")
+    validator, converter = Validator(isolation=SANDBOX), JsonToXml(isolation=SANDBOX)
+    checked = validator.call_now(message)
+    assert checked is message and checked.json() == {"a": {"b": "1"}}
+    parsed = checked.json()
+    assert checked.json() is parsed  # the converter reads the same value
+    assert converter.call_now(checked).body == b"<a><b>1</b></a>"
 
 
 async def test_python_kind_deploys_every_builtin_as_a_stage(tmp_path):

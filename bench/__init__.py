@@ -1,0 +1,1 @@
+"""The gateway's benchmarks: `python -m bench` (see bench/README.md)."""
