@@ -375,6 +375,23 @@ async def test_post_with_empty_body_is_forwarded_without_a_chunked_one(gateway):
     assert "transfer-encoding" not in seen["headers"]
 
 
+async def test_a_body_that_came_with_its_head_goes_on_whole_with_its_length(gateway):
+    payload = b'{"order": "A-1"}'
+    head, body = await raw_exchange(
+        gateway,
+        b"POST /legacy/x HTTP/1.1\r\nHost: gw\r\nContent-Type: application/json\r\n"
+        b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(payload), payload),
+    )
+    seen = json.loads(body)
+    assert seen["body_len"] == len(payload)
+    assert seen["headers"]["content-length"] == str(len(payload))
+    assert "transfer-encoding" not in seen["headers"]
+    # The short answer was read whole and sent on with its own length, not chunked.
+    lines = head.split("\r\n")
+    assert f"Content-Length: {len(body)}" in lines
+    assert not any(line.lower().startswith("transfer-encoding") for line in lines)
+
+
 async def test_hop_by_hop_request_headers_are_dropped(gateway):
     request = (
         b"GET /legacy/x HTTP/1.1\r\nHost: gw\r\n"
