@@ -94,11 +94,13 @@ def _header_rows(folder: Path, smoke: bool) -> list[Row]:
         gw.env.close()
         gw.repository.close()
     group = "header -> key (the seed's example header)"
-    uncached_target, uncached_limit = machine.target(10, "µs")
+    # Judged by its own baseline: the full reader took 13.5 µs on the machine.
+    there = machine.REFERENCE_US * uncached / full
     cached_target, cached_limit = machine.target(1, "µs")
     return [
         Row(group, "uncached: parse, canonical form, xxh3_128", uncached, "µs", full,
-            "µs the full reader", full / uncached, uncached_target, uncached <= uncached_limit),
+            "µs the full reader", full / uncached, f"<= 10 µs (there: {there:.1f})",
+            there <= 10),
         Row(group, "cached: the header cache's hit", cached, "µs", dict_get, "µs dict.get",
             dict_get / cached, cached_target, cached <= cached_limit),
     ]  # fmt: skip

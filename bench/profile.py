@@ -63,6 +63,11 @@ def _frame(frame: str) -> str:
     return f"{name} ({where.split(':')[0].rsplit('/', 1)[-1]})" if where else name
 
 
+def _py_spy() -> str:
+    beside = Path(sys.executable).with_name("py-spy")
+    return str(beside) if beside.exists() else "py-spy"
+
+
 def main() -> None:
     which = sys.argv[1] if len(sys.argv) > 1 else "hit"
     if which not in ("hit", "routed"):
@@ -92,7 +97,7 @@ def main() -> None:
         time.sleep(1)
         raw = folder / "raw.txt"
         subprocess.run(
-            pinned(CLIENT_CPU, ["py-spy", "record", "-p", str(gateway.proc.pid), "-d", "10",
+            pinned(CLIENT_CPU, [_py_spy(), "record", "-p", str(gateway.proc.pid), "-d", "10",
                                 "-r", "250", "-f", "raw", "-o", str(raw), "--nonblocking"]),
             check=True,
             capture_output=True,

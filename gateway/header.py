@@ -101,17 +101,24 @@ def parse(value: str, *, max_stages: int = 32, max_args: int = 32) -> tuple[Desc
 
 
 # One stage of the common shape, then its "|" (or the end): by contract with a plain URL,
-# by IO, or by name with bare arguments (checked one by one with `_FAST_ARG`).
+# by IO, or by name with bare arguments (checked one by one with `_FAST_ARGS`). Names and
+# bare values use the grammar's classes without its "no '->' inside" look-aheads: a
+# stage that holds a "->" where the grammar would end a token no longer matches, and the
+# full reader reads it (refusing it, or taking it as by IO).
+_FAST_IDENT = r"[A-Za-z_][A-Za-z0-9_-]*+"
+_FAST_NAME = rf"{_FAST_IDENT}(?:\.{_FAST_IDENT})*+"
+_FAST_BARE = r"[\x21\x23-\x26\x2a\x2b\x2d-\x3c\x3e-\x7b\x7d\x7e]++"
 _FAST_STAGE = re.compile(
     rf"(?:(?i:wsdl:)(?P<url>{abnf.url})\#(?P<operation>{abnf.operation})"
     rf"|(?P<source>{abnf.type}) *->(?P<target> *{abnf.type})"
-    rf"|(?P<name>{abnf.name})(?:@(?P<version>{abnf.version}))?"
+    rf"|(?P<name>{_FAST_NAME})(?:@(?P<version>{abnf.version}))?"
     rf"(?: ?\((?P<args>[^()]*)\))?)"
     r" *(?:\| *|$)"
 )
-_FAST_ARG = rf" *({abnf.key}) *= *({abnf.bare}) *"
+_FAST_ARG = rf" *({_FAST_IDENT}) *= *({_FAST_BARE}) *"
 _FAST_ARGS = re.compile(rf"(?:{_FAST_ARG},)*{_FAST_ARG}")
 _FAST_ARG_PAIR = re.compile(_FAST_ARG)
+_PLAIN_URL = re.compile(abnf.url)
 
 
 def parse_canonical(
@@ -142,31 +149,33 @@ def _parse_fast(
         stage = _FAST_STAGE.match(value, pos)
         if stage is None:
             return None
-        url, name = stage["url"], stage["name"]
+        url, operation, source, target, name, version, args_text = stage.groups()
         if url is not None:
             canonical_url = canonical_url_or_none(url)
             if canonical_url is None:
                 return None
-            descriptor: Descriptor = ByContract(canonical_url, stage["operation"])
-            form = canonical_descriptor(descriptor)
+            descriptor: Descriptor = ByContract(canonical_url, operation)
+            if _PLAIN_URL.fullmatch(canonical_url):
+                form = f"wsdl:{canonical_url}#{operation}"
+            else:
+                form = canonical_descriptor(descriptor)
         elif name is not None:
-            if "->" in value[pos : stage.end()]:
-                return None  # a by-IO stage, or a refused one
-            args = _fast_args(stage["args"], max_args)
+            # Whole to its "|": a "->" could only be inside the parentheses, where no bare
+            # value may hold one (`_fast_args` refuses it).
+            args = _fast_args(args_text, max_args) if args_text is not None else ()
             if args is None:
                 return None
-            version = stage["version"]
             descriptor = ByName(name, version, args)
             head = name if version is None else f"{name}@{version}"
-            form = f"{head}({', '.join(f'{k}={v}' for k, v in args)})" if args else head
+            form = f"{head}({', '.join([f'{k}={v}' for k, v in args])})" if args else head
         else:
-            source, target = normalize(stage["source"]), normalize(stage["target"])
+            source, target = normalize(source), normalize(target)
             descriptor = ByIO(source, target)
             form = f"{source} -> {target}"
         descriptors.append(descriptor)
         forms.append(form)
         pos = stage.end()
-        if pos == end and value.endswith("|"):
+        if pos == end and value.rstrip(" ").endswith("|"):
             return None  # nothing after the last "|"
     return tuple(descriptors), " | ".join(forms)
 
@@ -175,7 +184,7 @@ def _fast_args(text: str | None, max_args: int) -> tuple[tuple[str, str], ...] |
     """Bare `key=value` arguments, sorted by key; None for anything else."""
     if text is None or not text.strip(" "):
         return ()
-    if not _FAST_ARGS.fullmatch(text):
+    if "->" in text or not _FAST_ARGS.fullmatch(text):
         return None
     pairs = _FAST_ARG_PAIR.findall(text)
     if len(pairs) > max_args or len({k for k, _ in pairs}) != len(pairs):

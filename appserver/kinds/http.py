@@ -148,6 +148,8 @@ def request_parts(
 
 
 class HttpStage:
+    fixed_size = True  # its session and one connection, counted once
+
     def __init__(
         self, entry: ServiceEntry, parts: RequestParts, max_body_bytes: int, timeout_s: float
     ) -> None:

@@ -107,6 +107,8 @@ def operation_for(
 
 
 class SoapStage:
+    fixed_size = True  # its session and one connection, counted once
+
     def __init__(
         self,
         entry: ServiceEntry,
