@@ -10,6 +10,7 @@ cannot depend on the request's type. Plain functions over plain data.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,11 +29,11 @@ class PlannedStage:
     args: Mapping[str, Any] = field(default_factory=dict, hash=False)  # coerced
     inserted: bool = False  # put in by auto_convert
 
-    @property
+    @functools.cached_property
     def input(self) -> tuple[str, ...]:
         return tuple(mediatype.normalize(t) for t in self.service.input)
 
-    @property
+    @functools.cached_property
     def output(self) -> str:
         out = self.service.output
         return out if out == mediatype.SAME else mediatype.normalize(out)

@@ -42,27 +42,38 @@ class AppServer:
                     if stage is None:
                         async with asyncio.timeout(timeout_s):
                             stage = await kind.deploy(planned.service, planned.args, self.env)
-                    stages.append(stage)
-                except TimeoutError:
-                    raise StageTimeout(
-                        f"stage {index} ({planned.service.id}) could not be deployed within "
-                        f"{timeout_s:g} s",
-                        stage=index,
-                        service=planned.service.id,
-                        timeout_s=timeout_s,
-                    ) from None
-                except ArgumentError as e:
-                    raise e.problem(index, planned.service.id) from None
-                except StageError as e:
-                    raise StageFailed(
-                        f"stage {index} ({planned.service.id}) could not be deployed: {e.reason}",
-                        stage=index,
-                        service=planned.service.id,
-                        reason=e.reason,
-                    ) from None
+                except (TimeoutError, ArgumentError, StageError) as e:
+                    raise _deploy_problem(index, planned.service.id, timeout_s, e) from None
+                stages.append(stage)
         except BaseException:
             for stage in stages:
                 await stage.close()
+            raise
+        return Application(plan, stages, app_server=self.name, node=self.node, now_ns=now_ns)
+
+    def build_now(self, plan: Plan, now_ns: int) -> Application | None:
+        """`build` without a wait, when every stage's kind deploys it at once
+        (`deploys_at_once`); else None, having deployed nothing."""
+        env = self.env
+        for planned in plan.stages:
+            at_once = getattr(KINDS[planned.service.kind], "deploys_at_once", None)
+            if at_once is None or not at_once(planned.service, env):
+                return None
+        stages: list[Stage] = []
+        try:
+            for index, planned in enumerate(plan.stages):
+                kind = KINDS[planned.service.kind]
+                try:
+                    stage = kind.deploy_now(planned.service, planned.args, env)  # type: ignore[attr-defined]
+                    if stage is None:
+                        raise StageError("the kind could not deploy the stage at once")
+                except Exception as e:
+                    raise _deploy_problem(
+                        index, planned.service.id, env.stage_timeout_s, e
+                    ) from None
+                stages.append(stage)
+        except BaseException:
+            _close_later(stages)
             raise
         return Application(plan, stages, app_server=self.name, node=self.node, now_ns=now_ns)
 
@@ -82,6 +93,47 @@ class AppServer:
         if self.applications.get(application.key) is application:
             before = application.size_bytes()
             self.size_bytes += application.remeasure() - before
+
+
+def _deploy_problem(index: int, service: str, timeout_s: float, e: Exception) -> Exception:
+    """A stage's failed deployment (a timeout, ArgumentError, StageError) as the problem
+    that names it."""
+    if isinstance(e, TimeoutError):
+        return StageTimeout(
+            f"stage {index} ({service}) could not be deployed within {timeout_s:g} s",
+            stage=index,
+            service=service,
+            timeout_s=timeout_s,
+        )
+    if isinstance(e, ArgumentError):
+        return e.problem(index, service)
+    assert isinstance(e, StageError)
+    return StageFailed(
+        f"stage {index} ({service}) could not be deployed: {e.reason}",
+        stage=index,
+        service=service,
+        reason=e.reason,
+    )
+
+
+def _close_later(stages: list[Stage]) -> None:
+    """Close what a failed `build_now` had deployed, in a task (closing may await)."""
+    if not stages:
+        return
+
+    async def close_all() -> None:
+        for stage in stages:
+            try:
+                await stage.close()
+            except Exception:
+                log.exception("closing a stage of a failed deployment failed")
+
+    task = asyncio.get_running_loop().create_task(close_all())
+    _CLOSING.add(task)
+    task.add_done_callback(_CLOSING.discard)
+
+
+_CLOSING: set[asyncio.Task[None]] = set()
 
 
 def least_loaded(servers: Iterable[AppServer]) -> AppServer:

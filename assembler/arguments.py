@@ -132,11 +132,35 @@ def _validator(schema: Mapping[str, Any]) -> jsonschema.protocols.Validator:
     return validator
 
 
+# Keywords that never make a value invalid; a schema of these and one `type` is checked
+# by that type alone.
+ANNOTATIONS = frozenset({"default", "description", "title", "examples", "$comment", "deprecated"})
+_PYTHON_TYPES: Mapping[str, Callable[[Any], bool]] = {
+    "string": lambda v: isinstance(v, str),
+    "boolean": lambda v: isinstance(v, bool),
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+    "null": lambda v: v is None,
+}
+
+
+def _plainly_valid(value: Any, schema: Mapping[str, Any]) -> bool:
+    """True when `value` is valid by a schema that says nothing but a simple `type`."""
+    kind = schema.get("type")
+    if not isinstance(kind, str) or kind not in _PYTHON_TYPES:
+        return False
+    if any(k != "type" and k not in ANNOTATIONS and k not in GATEWAY_KEYWORDS for k in schema):
+        return False
+    return _PYTHON_TYPES[kind](value)
+
+
 def validate(name: str, value: Any, schema: Mapping[str, Any], *, stage: int) -> None:
     """Raise 422 /invalid-parameter with jsonschema's message when `value` does not fit.
 
     Draft 2020-12 as written: `format` is an annotation, not an assertion.
     """
+    if _plainly_valid(value, schema):
+        return
     validator = _validator(schema)
     if validator.is_valid(value):
         return

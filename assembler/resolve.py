@@ -146,6 +146,11 @@ def name_matches(entries: Iterable[ServiceEntry], descriptor: ByName) -> list[Se
     what a client needs to choose by giving arguments (or a version, to pin an older one).
     """
     given = [key for key, _ in descriptor.args]
+    if isinstance(entries, Sequence) and len(entries) == 1:
+        # One entry of that name (the usual case): nothing to choose between.
+        (entry,) = entries
+        if entry.enabled and descriptor.version is None and fits(entry, given):
+            return [entry]
     return newest_per_signature(
         e
         for e in entries

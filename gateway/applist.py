@@ -142,6 +142,17 @@ class ApplicationList:
                     raise self._no_capacity(server, application)
             self._host(server, application)
 
+    def add_now(self, application: Application) -> bool:
+        """`add` when it needs no wait: without `on_deploy`, or with room in the budget and
+        no purge under way. False: nothing was done (`add` is to be awaited)."""
+        server = self.servers[application.app_server]
+        if self.policy.on_deploy and (
+            self._purging.locked() or not self._has_room(server, application)
+        ):
+            return False
+        self._host(server, application)
+        return True
+
     def _has_room(self, server: AppServer, application: Application) -> bool:
         return fits(
             self.policy, len(server.applications) + 1, server.size_bytes + application.size_bytes()

@@ -174,7 +174,9 @@ class Gateway:
     ) -> tuple[Application, CacheResult]:
         """The deployed application for a header: found, assembled now, or waited for.
 
-        An assembly runs as a task of its own, which every request for that key awaits
+        An assembly that needs no wait (no WSDL to look for, every stage deployable at
+        once, room in the budget) is done at once: nothing can come between its steps.
+        Any other runs as a task of its own, which every request for that key awaits
         shielded: a client that goes away cancels its wait, never the assembly others
         share."""
         application = self.applications.get(parsed.key)
@@ -183,7 +185,24 @@ class Gateway:
         pending = self._assembling.get(parsed.key)
         if pending is not None:
             return await asyncio.shield(pending), "shared"
-        task = asyncio.get_running_loop().create_task(self._assemble(parsed, request_type))
+        started = time.perf_counter()
+        server = self.applications.place()
+        built = self.assembler.assemble_now(
+            parsed.descriptors,
+            parsed.canonical,
+            parsed.key,
+            server,
+            self.applications.clock.now_ns(),
+            request_type=request_type,
+        )
+        if built is not None and self.applications.add_now(built):
+            self._assembled(parsed, server, started)
+            return built, "miss"
+        if built is None:
+            assembly = self._assemble(parsed, request_type)
+        else:
+            assembly = self._host(parsed, server, built, started)
+        task = asyncio.get_running_loop().create_task(assembly)
         self._assembling[parsed.key] = task
         task.add_done_callback(lambda done: self._finished(parsed.key, done))
         return await asyncio.shield(task), "miss"
@@ -206,11 +225,20 @@ class Gateway:
             self.applications.clock.now_ns(),
             request_type=request_type,
         )
+        return await self._host(parsed, server, application, started)
+
+    async def _host(
+        self, parsed: Parsed, server: AppServer, application: Application, started: float
+    ) -> Application:
         try:
             await self.applications.add(application)
         except BaseException:
             await application.close()
             raise
+        self._assembled(parsed, server, started)
+        return application
+
+    def _assembled(self, parsed: Parsed, server: AppServer, started: float) -> None:
         elapsed = time.perf_counter() - started
         self.metrics.assembly.observe(elapsed)
         log.info(
@@ -220,7 +248,6 @@ class Gateway:
             elapsed * 1000,
             parsed.canonical,
         )
-        return application
 
     def reload_service_dirs(self, check_target: TargetCheck | None = None) -> Changes:
         """Re-read the service files of `[repository] service_dirs` (SPEC §5); InvalidEntry,

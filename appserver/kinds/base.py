@@ -137,3 +137,7 @@ class Kind(Protocol):
     async def deploy(
         self, entry: ServiceEntry, args: Mapping[str, Any], env: DeployEnv
     ) -> Stage: ...
+
+    # A kind may also deploy at once, when deploying a stage needs no wait:
+    # `deploys_at_once(entry, env) -> bool` says whether `deploy_now(entry, args, env)`
+    # gives the stage (a `Stage`, or None when it must be awaited after all).

@@ -253,6 +253,14 @@ class PythonKind:
         if inspect.isclass(target) and checker is not None:
             checker(args, env.settings_of(entry.name))
 
+    def deploys_at_once(self, entry: ServiceEntry, env: DeployEnv) -> bool:
+        """Whether `deploy_now` deploys this entry (its class has no `prepare`)."""
+        try:
+            target = load_allowed(entry.target["callable"], env.python_modules)
+        except StageError:
+            return False  # `deploy` says why
+        return not (inspect.isclass(target) and getattr(target, "prepare", None) is not None)
+
     def deploy_now(
         self, entry: ServiceEntry, args: Mapping[str, Any], env: DeployEnv
     ) -> PythonStage | None:

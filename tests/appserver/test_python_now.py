@@ -3,6 +3,7 @@ for, the awaited call and deploy otherwise (appserver/kinds/python.py)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from appserver.kinds.base import DeployEnv
 from appserver.kinds.python import PythonKind
 from igwcore.message import Message, RequestContext
+from igwcore.problems import StageError
 from repository.entry import ServiceEntry
 
 REQUEST = RequestContext()
@@ -77,3 +79,30 @@ async def test_an_inline_function_answers_at_once_and_a_threaded_one_never(env):
     assert inline.invoke_now(Message(b"a"), REQUEST).body == b"A"
     assert threaded.invoke_now is None
     assert (await threaded.invoke(Message(b"a"), REQUEST)).body == b"A"
+
+
+class Refuses:
+    def __init__(self) -> None:
+        raise StageError("no, not today")
+
+
+async def test_a_build_at_once_that_fails_closes_what_it_had_deployed(env, tmp_path):
+    from appserver.plan import Plan, PlannedStage
+    from appserver.server import AppServer
+    from igwcore.problems import StageFailed
+    from repository.builtins import BUILTIN_ENTRIES
+    from repository.builtins.logger import LOG_FILES
+
+    logger = next(e for e in BUILTIN_ENTRIES if e.name == "logger")
+    env.settings = {"logger": {"dir": str(tmp_path)}}
+    planned = (
+        PlannedStage("logger(file=a.txt)", logger, {"level": "INFO", "file": "a.txt"}),
+        PlannedStage("Refuses", entry("Refuses")),
+    )
+    plan = Plan("x", "0" * 32, planned, ("*/*",), "same")
+    with pytest.raises(StageFailed, match=r"stage 1 .* no, not today"):
+        AppServer("as0", "t", env).build_now(plan, 0)
+    path = (tmp_path / "a.txt").resolve()
+    assert LOG_FILES.users(path) == 1  # closed in a task of its own, next
+    await asyncio.sleep(0.05)
+    assert LOG_FILES.users(path) == 0
