@@ -80,6 +80,7 @@ class Application:
         self._size = self.measure()
         # Fixed at deployment, read on every request.
         self._names = [p.service.name for p in plan.stages]
+        self.stage_ids = tuple(p.service.id for p in plan.stages)  # an audit record's
         self._now: list[Callable[[Message, RequestContext], Message | None] | None] = [
             getattr(stage, "invoke_now", None) for stage in stages
         ]

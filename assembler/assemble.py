@@ -16,7 +16,7 @@ from typing import Any
 
 from appserver.application import Application
 from appserver.kinds import KINDS, DeployEnv
-from appserver.plan import Plan, accepted_inputs, check
+from appserver.plan import Plan, PlannedStage, accepted_inputs, check
 from appserver.server import AppServer
 from assembler.contract import (
     ContractUnavailable,
@@ -150,6 +150,16 @@ class Assembler:
             content_type=content_type,
             request_type=request_type,
         )
+
+    async def stages(self, descriptors: Sequence[Descriptor]) -> tuple[PlannedStage, ...]:
+        """The stages the descriptors resolve to (converters inserted), before the types
+        are checked: what a client's grant is checked against ahead of an assembly."""
+        await self._contracts_ready(descriptors)
+        entries = self.entries.now()
+        stages = resolve(descriptors, entries, check_args=self._check_args)
+        if self.auto_convert:
+            stages = insert_converters(stages, entries.converters())
+        return tuple(stages)
 
     async def assemble(
         self,

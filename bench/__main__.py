@@ -4,10 +4,11 @@
 
 Each figure stands beside its baseline, measured in the same run: a hand-written
 aiohttp app doing the same work (the hit path), the upstream called directly
-(pass-through), the plain data structure or the smallest repository (in-process rows),
-zeep's own client (the SOAP stage). Where the issue set a target, the last column says
-whether it is met. `--smoke` runs every row briefly and small, to show that each still
-prints a number (CI runs it); its figures mean nothing. See bench/README.md.
+(pass-through), an open gateway (clients and audit), the plain data structure or the
+smallest repository (in-process rows), zeep's own client (the SOAP stage). Where the
+issue set a target, the last column says whether it is met. `--smoke` runs every row
+briefly and small, to show that each still prints a number (CI runs it); its figures
+mean nothing. See bench/README.md.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from collections.abc import Callable
 from bench import machine
 from bench.table import Row, render
 
-GROUPS = ("hit", "inproc", "soap")
+GROUPS = ("hit", "clients", "inproc", "soap")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[Row] = []
     runners: dict[str, Callable[[], list[Row]]] = {
         "hit": lambda: _http(options),
+        "clients": lambda: _clients(options),
         "inproc": lambda: _inproc(options),
         "soap": lambda: _soap(options),
     }
@@ -76,6 +78,12 @@ def _http(options: argparse.Namespace) -> list[Row]:
     from bench.http_rows import http_rows
 
     return http_rows(seconds=options.seconds, rounds=options.rounds, smoke=options.smoke)
+
+
+def _clients(options: argparse.Namespace) -> list[Row]:
+    from bench.clients_rows import clients_rows
+
+    return clients_rows(seconds=options.seconds, rounds=options.rounds, smoke=options.smoke)
 
 
 def _inproc(options: argparse.Namespace) -> list[Row]:

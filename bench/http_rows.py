@@ -56,11 +56,12 @@ def _config(folder: Path, port: int, admin: int, upstream: int) -> Path:
     return config
 
 
-def _deploy(url: str, pipe: str) -> None:
+def deploy(url: str, pipe: str, headers: dict[str, str] | None = None) -> None:
+    """One request of `pipe`, so that every later one is a hit."""
     request = urllib.request.Request(
         url,
         data=BODY.encode(),
-        headers={"Content-Type": "application/json", "Integration-Config": pipe},
+        headers={"Content-Type": "application/json", "Integration-Config": pipe, **(headers or {})},
     )
     with urllib.request.urlopen(request) as answer:
         if answer.status != 200 or answer.headers["Content-Type"] != "application/xml":
@@ -123,7 +124,7 @@ def http_rows(*, seconds: float, rounds: int, smoke: bool) -> list[Row]:
         baseline, upstream, gateway = running["baseline"], running["upstream"], running["gateway"]
         gw_url = f"http://127.0.0.1:{gw_port}/"
         for pipe in PIPES:
-            _deploy(gw_url, pipe)  # every wrk request after this is a hit
+            deploy(gw_url, pipe)  # every wrk request after this is a hit
         loads = (32,) if smoke else (32, 4)
         for pipe, path in PIPES.items():
             piped = wrk_script(folder, f"pipe{len(rows)}", BODY, {"Integration-Config": pipe})

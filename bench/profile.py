@@ -19,7 +19,8 @@ import sys
 import time
 from pathlib import Path
 
-from bench.http_rows import BODY, PIPES, _config, _deploy
+from bench import clients_rows
+from bench.http_rows import BODY, PIPES, _config, deploy
 from bench.procs import (
     CLIENT_CPU,
     SERVER_CPU,
@@ -70,11 +71,14 @@ def _py_spy() -> str:
 
 def main() -> None:
     which = sys.argv[1] if len(sys.argv) > 1 else "hit"
-    if which not in ("hit", "routed"):
-        raise SystemExit("usage: python -m bench.profile hit|routed")
+    if which not in ("hit", "routed", "authorised"):
+        raise SystemExit("usage: python -m bench.profile hit|routed|authorised")
     folder = workdir()
     gw_port, admin, up = free_port(), free_port(), free_port()
     config = _config(folder, gw_port, admin, up)
+    if which == "authorised":  # clients required, audit off: the credentials and the grant
+        text = config.read_text().replace("[gateway]\n", "[gateway]\nrequire_client_auth = true\n")
+        config.write_text(text + "[audit]\nenabled = false\n")
     root = HERE.parent
     specs = [
         ("upstream", [python(), "-m", "bench.apps", "upstream", str(up)], CLIENT_CPU,
@@ -87,8 +91,10 @@ def main() -> None:
         gateway = running["gateway"]
         url = f"{gateway.url}up/orders" if which == "routed" else gateway.url
         headers = {} if which == "routed" else {"Integration-Config": pipe}
-        if which == "hit":
-            _deploy(gateway.url, pipe)
+        if which == "authorised":
+            headers["Authorization"] = clients_rows.client_authorization(admin)
+        if which != "routed":
+            deploy(gateway.url, pipe, headers)
         script = wrk_script(folder, which, BODY, headers)
         load = subprocess.Popen(
             pinned(CLIENT_CPU, ["wrk", "-t1", "-c32", "-d12s", "-s", str(script), url]),
@@ -105,7 +111,11 @@ def main() -> None:
         load.wait()
     out = HERE / "profiles" / f"{which}.txt"
     out.parent.mkdir(exist_ok=True)
-    title = f"`{pipe}`, a hit" if which == "hit" else "a [[routes]] request"
+    title = {
+        "hit": f"`{pipe}`, a hit",
+        "authorised": f"`{pipe}`, an authorised hit (audit off)",
+        "routed": "a [[routes]] request",
+    }[which]
     out.write_text(f"# py-spy, gateway under wrk -c32: {title}\n\n" + summarize(raw))
     print(out)
 

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,9 @@ EPILOG = """examples:
   integration-gateway apps
   integration-gateway purge --max-idle-s 0
   integration-gateway import wsdl http://127.0.0.1:8090/formatter?wsdl --prefix formatter
+  integration-gateway clients add billing --allow 'validator' --allow 'customer.cz.*'
+  integration-gateway clients list
+  integration-gateway audit --client c0123456789abcdef0123 --limit 20
 
 Commands other than serve and check talk to a running gateway's admin API: --admin
 (default: the [admin] host and port of the config), with the token of [admin] token or
@@ -57,34 +61,107 @@ def _parser() -> argparse.ArgumentParser:
     c = sub.add_parser("check", help="print a header's canonical form and key (offline)")
     c.add_argument("header", help="an Integration-Config value, quoted for the shell")
 
-    def admin_command(name: str, help: str) -> argparse.ArgumentParser:
-        a = sub.add_parser(name, help=help)
-        a.add_argument(
-            "--config",
-            type=Path,
-            default=argparse.SUPPRESS,
-            help="config file to take the admin address and token from",
-        )
-        a.add_argument("--admin", metavar="URL", help="admin API base URL")
-        return a
-
-    r = admin_command("resolve", "show the plan a header resolves to, deploying nothing")
+    r = _admin_command(sub, "resolve", "show the plan a header resolves to, deploying nothing")
     r.add_argument("header")
     r.add_argument("--content-type", help="the request type to type-check the pipe against")
 
-    i = admin_command("import", "import a WSDL or OpenAPI document as services")
+    i = _admin_command(sub, "import", "import a WSDL or OpenAPI document as services")
     i.add_argument("kind", choices=["wsdl", "openapi"])
     i.add_argument("source", help="a URL, or a file to send as the document")
     i.add_argument("--prefix", help="name prefix of the entries")
     i.add_argument("--base-url", help="where the service lives (for a document)")
     i.add_argument("--version", help="version of the entries (default 1.0.0)")
 
-    admin_command("services", "list registered services")
-    admin_command("apps", "list deployed applications")
-    pu = admin_command("purge", "purge idle applications now")
+    _admin_command(sub, "services", "list registered services")
+    _admin_command(sub, "apps", "list deployed applications")
+    pu = _admin_command(sub, "purge", "purge idle applications now")
     pu.add_argument("--max-idle-s", type=float, help="override max_idle_s for this purge")
     pu.add_argument("--max-apps", type=int, help="override max_apps for this purge")
+    _client_commands(sub)
     return p
+
+
+def _admin_command(under: Any, name: str, help: str, **kwargs: Any) -> argparse.ArgumentParser:
+    """A command that talks to a running gateway: `--admin URL`, `--config` for its token."""
+    a = under.add_parser(name, help=help, description=kwargs.pop("description", help), **kwargs)
+    a.add_argument(
+        "--config",
+        type=Path,
+        default=argparse.SUPPRESS,
+        help="config file to take the admin address and token from",
+    )
+    a.add_argument("--admin", metavar="URL", help="admin API base URL")
+    return a
+
+
+CLIENTS_HELP = """A client is an integration's own credentials (SPEC §9): with [gateway]
+require_client_auth = true, every integration request carries Authorization: Basic
+base64(id:secret) of one, and may use only the services its --allow patterns match."""
+ALLOW_HELP = (
+    "a service name or id the client may use, shell-style ('customer.cz.*', '*'), or "
+    "wsdl:HOST/PATH for SOAP services of that WSDL; repeat for more"
+)
+CLIENTS_EXAMPLES = """examples:
+  integration-gateway clients add billing --allow validator --allow 'customer.cz.*' \\
+      --source https://billing.example.com --sends application/json
+  integration-gateway clients list
+  integration-gateway clients rotate c0123456789abcdef0123
+  integration-gateway clients revoke c0123456789abcdef0123"""
+SINCE_HELP = "only records received at or after this RFC 3339 time (2024-05-01T08:00:00Z)"
+
+
+def _client_commands(sub: Any) -> None:
+    """`clients add|list|revoke|rotate` and `audit`."""
+    text = argparse.RawDescriptionHelpFormatter
+    c = sub.add_parser(
+        "clients",
+        help="make, list, revoke clients and renew their secrets",
+        description=CLIENTS_HELP,
+        epilog=CLIENTS_EXAMPLES,
+        formatter_class=text,
+    )
+    actions = c.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = _admin_command(
+        actions,
+        "add",
+        "make a client: prints its id and its secret, shown only this once",
+        description=CLIENTS_HELP + "\n\nIts id and secret are generated. The secret is "
+        "printed this once:\nthe gateway keeps only its hash.",
+        epilog=CLIENTS_EXAMPLES,
+        formatter_class=text,
+    )
+    add.add_argument("name", metavar="NAME", help="a label for people (need not be unique)")
+    add.add_argument("--allow", action="append", required=True, metavar="PATTERN", help=ALLOW_HELP)
+    add.add_argument(
+        "--description", metavar="TEXT", help="what the integration is, for the record"
+    )
+    add.add_argument("--source", metavar="URL", help="the sending system's http(s) URL")
+    add.add_argument(
+        "--sends",
+        nargs="+",
+        action="extend",
+        metavar="TYPE",
+        help="the media types it sends (information, not a check)",
+    )
+    _admin_command(actions, "list", "list clients (never their secrets)")
+    revoke = _admin_command(actions, "revoke", "revoke a client at once: its next request is 401")
+    revoke.add_argument("id", metavar="ID", help="the client's id (see clients list)")
+    rotate = _admin_command(
+        actions, "rotate", "a new secret for a client (shown once); the old one stops working"
+    )
+    rotate.add_argument("id", metavar="ID", help="the client's id (see clients list)")
+
+    a = _admin_command(
+        sub,
+        "audit",
+        "show audit records, newest first (needs [audit] enabled)",
+        description="Audit records of integration requests, newest first: one a request, "
+        "with [audit] enabled (the default when clients are required).",
+    )
+    a.add_argument("--client", metavar="ID", help="only this client's records")
+    a.add_argument("--key", help="only records of this application key")
+    a.add_argument("--since", metavar="TIME", help=SINCE_HELP)
+    a.add_argument("--limit", type=int, metavar="N", help="at most N records (default 100)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -162,6 +239,23 @@ def _admin(args: argparse.Namespace, config: configuration.Config) -> int:
                 if v is not None
             }
             result = _call(base, token, "POST", "/purge", overrides or None)
+        elif cmd == "clients":
+            return _clients(args, base, token)
+        elif cmd == "audit":
+            query = {
+                k: v
+                for k, v in (
+                    ("client", args.client),
+                    ("key", args.key),
+                    ("since", args.since),
+                    ("limit", args.limit),
+                )
+                if v is not None
+            }
+            path = "/audit" + ("?" + urllib.parse.urlencode(query) if query else "")
+            result = _call(base, token, "GET", path)
+            _table(result["items"], ["received", "client", "status", "key", "stages", "finished"])
+            return 0
         else:  # import
             body = {"kind": args.kind}
             source = Path(args.source)
@@ -181,6 +275,38 @@ def _admin(args: argparse.Namespace, config: configuration.Config) -> int:
         return 3
     print(json.dumps(result, indent=2))
     return 0
+
+
+def _clients(args: argparse.Namespace, base: str, token: str) -> int:
+    """`clients add|list|revoke|rotate`; a secret printed only where the API answers one."""
+    if args.action == "list":
+        result = _call(base, token, "GET", "/clients")
+        _table(result["items"], ["id", "name", "allow", "created"])
+        return 0
+    if args.action == "revoke":
+        _call(base, token, "DELETE", "/clients/" + urllib.parse.quote(args.id, safe=""))
+        print(f"client {args.id} is revoked: its next request is refused (401)")
+        return 0
+    if args.action == "rotate":
+        path = "/clients/" + urllib.parse.quote(args.id, safe="") + "/secret"
+        client = _call(base, token, "POST", path)
+        _print_secret("new secret for client", client)
+        print("The old secret no longer works.")
+        return 0
+    body: dict[str, Any] = {"name": args.name, "allow": args.allow}
+    for key in ("description", "source", "sends"):
+        if getattr(args, key) is not None:
+            body[key] = getattr(args, key)
+    _print_secret("made client", _call(base, token, "POST", "/clients", body))
+    return 0
+
+
+def _print_secret(headline: str, client: dict[str, Any]) -> None:
+    print(f"{headline} {client['id']} ({client['name']}), allowed: {', '.join(client['allow'])}")
+    print(f"id      {client['id']}")
+    print(f"secret  {client['secret']}")
+    print("The secret is shown only this once: store it now. The gateway keeps only its hash;")
+    print("`clients rotate ID` makes a new one. Send Authorization: Basic base64(id:secret).")
 
 
 class _Answered(Exception):
@@ -210,6 +336,8 @@ def _call(base: str, token: str, method: str, path: str, body: Any = None) -> An
 
 def _table(rows: list[dict[str, Any]], columns: list[str]) -> None:
     def cell(v: Any) -> str:
+        if v is None:
+            return "-"
         return ",".join(map(str, v)) if isinstance(v, list) else str(v)
 
     widths = {c: max([len(c), *(len(cell(r.get(c, ""))) for r in rows)]) for c in columns}

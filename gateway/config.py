@@ -76,7 +76,9 @@ class AssemblerSection:
 @dataclass(frozen=True)
 class AuditSection:
     enabled: bool | None = None  # None: follows [gateway] require_client_auth
-    keep_days: int = 30
+    keep_days: int = 30  # 0: kept for ever
+    # An addition to SPEC §8: the records' own SQLite file, not the repository's.
+    path: str = "var/audit.sqlite"
 
 
 @dataclass(frozen=True)
@@ -367,13 +369,6 @@ def _check(config: Config) -> None:
             "repository.dsn (a shared PostgreSQL repository) is not supported "
             "by this release; use repository.path"
         )
-    if g.require_client_auth:
-        raise ConfigError(
-            "gateway.require_client_auth (scoped client credentials) is not "
-            "supported by this release"
-        )
-    if config.audit.enabled:
-        raise ConfigError("audit.enabled is not supported by this release")
     p = config.purge
     if p.cron:
         try:

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
+import time
 from typing import Any
 
 from aiohttp import web
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from appserver.application import Application
 from gateway import logs
 from gateway.body import body_now, read_body
-from gateway.keys import CACHE, GATEWAY, KEY, MAX_BODY
+from gateway.clients import not_allowed
+from gateway.keys import CACHE, CLIENT, GATEWAY, KEY, MAX_BODY, STAGES
 from gateway.middleware import problems
 from gateway.proxy import match_route
 from gateway.runtime import Gateway, Parsed
@@ -24,7 +28,9 @@ from igwcore.problems import (
     NotFound,
     PayloadTooLarge,
     Problem,
+    ServiceNotFound,
 )
+from repository.clients import Client
 
 log = logging.getLogger("integration_gateway.http")
 
@@ -42,6 +48,7 @@ def create_public_app(gateway: Gateway) -> web.Application:
     # aiohttp's middleware chain on every request (the catch-all route leaves the router
     # nothing to refuse on its own).
     app.router.add_get("/_gateway/health", functools.partial(problems, handler=health))
+    app.router.add_get("/_gateway/capabilities", functools.partial(problems, handler=capabilities))
     app.router.add_route("*", "/{tail:.*}", functools.partial(problems, handler=dispatch))
     return app
 
@@ -53,16 +60,30 @@ async def health(request: web.Request) -> web.Response:
     )
 
 
+async def capabilities(request: web.Request) -> web.Response:
+    """The calling client: its id, its patterns and the services it may use now (SPEC §9)."""
+    gw = request.app[GATEWAY]
+    if not gw.clients_required:
+        raise NotFound(
+            "this gateway does not require clients ([gateway] require_client_auth is false)"
+        )
+    client = await gw.clients.authenticate(request.headers.get("Authorization"))
+    entries = [e for e in gw.repository.index().entries() if e.id not in gw.held]
+    return web.json_response(
+        {
+            "client": client.id,
+            "allow": list(client.allow),
+            "services": gw.clients.usable(client, entries),
+        }
+    )
+
+
 async def dispatch(request: web.Request) -> web.StreamResponse:
     if request.path.startswith(RESERVED):
         raise NotFound(f"{request.path} is not a gateway endpoint")
     values = request.headers.getall(HEADER, [])
-    if len(values) > 1:
-        raise DuplicateHeader(
-            f"{HEADER} was given {len(values)} times; send the whole pipe in one header"
-        )
     if values:
-        return await integrate(request, values[0])
+        return await integrate(request, values)
     return await forward(request)
 
 
@@ -84,7 +105,7 @@ async def forward(request: web.Request) -> web.StreamResponse:
     return response
 
 
-async def integrate(request: web.Request, value: str) -> web.Response:
+async def integrate(request: web.Request, value: list[str]) -> web.Response:
     gw = request.app[GATEWAY]
     tracing = gw.tracing
     if tracing.tracer is None:
@@ -93,21 +114,35 @@ async def integrate(request: web.Request, value: str) -> web.Response:
         return await _counted(gw, request, value, span)
 
 
-async def _counted(gw: Gateway, request: web.Request, value: str, span: Any) -> web.Response:
+async def _counted(gw: Gateway, request: web.Request, value: list[str], span: Any) -> web.Response:
     """The request answered, and counted by outcome and cache result (and its span told)."""
     metrics = gw.metrics
-    outcome, cache = "ok", "none"
+    audit = gw.audit
+    received = time.time() if audit is not None else 0.0
+    outcome, cache, status = "ok", "none", 500
     metrics.in_flight += 1
     try:
         response = await _integrate(gw, request, value, traced=span is not None)
-        cache = request[CACHE]
+        cache, status = request[CACHE], response.status
         return response
     except Problem as p:
-        outcome, cache = p.slug, request.get(CACHE, "none")
+        outcome, cache, status = p.slug, request.get(CACHE, "none"), p.status
+        raise
+    except asyncio.CancelledError:
+        status = 499  # the client went away first (nginx's number; an audit record's)
         raise
     finally:
         metrics.in_flight -= 1
         metrics.requests.add((outcome, cache))
+        if audit is not None:
+            client = request.get(CLIENT)
+            audit.record(
+                None if client is None else client.id,
+                request.get(KEY),
+                request.get(STAGES, ()),
+                received,
+                status,
+            )
         if span is not None:
             gw.tracing.annotate(
                 span, **{"igw.key": request.get(KEY), "igw.cache": cache, "igw.outcome": outcome}
@@ -115,9 +150,27 @@ async def _counted(gw: Gateway, request: web.Request, value: str, span: Any) -> 
 
 
 async def _integrate(
-    gw: Gateway, request: web.Request, value: str, *, traced: bool
+    gw: Gateway, request: web.Request, values: list[str], *, traced: bool
 ) -> web.Response:
     g = gw.config.gateway
+    # SPEC §2's order: the body's size by Content-Length, credentials, then the header.
+    if request.content_length is not None and request.content_length > g.max_body_bytes:
+        raise PayloadTooLarge(
+            f"the body has {request.content_length} bytes; the limit is {g.max_body_bytes}",
+            limit=g.max_body_bytes,
+        )
+    client: Client | None = None
+    if gw.clients_required:
+        authorization = request.headers.get("Authorization")
+        client = gw.clients.known(authorization)
+        if client is None:
+            client = await gw.clients.authenticate(authorization)
+        request[CLIENT] = client
+    if len(values) > 1:
+        raise DuplicateHeader(
+            f"{HEADER} was given {len(values)} times; send the whole pipe in one header"
+        )
+    value = values[0]
     size = len(value) if value.isascii() else len(value.encode("utf-8", "surrogateescape"))
     if size > g.max_header_bytes:
         raise HeaderTooLarge(
@@ -126,18 +179,21 @@ async def _integrate(
         )
     parsed = gw.parse(value)
     request[KEY] = parsed.key
-    if request.content_length is not None and request.content_length > g.max_body_bytes:
-        raise PayloadTooLarge(
-            f"the body has {request.content_length} bytes; the limit is {g.max_body_bytes}",
-            limit=g.max_body_bytes,
-        )
     content_type = request.headers.get("Content-Type") or mediatype.DEFAULT
     application = gw.applications.get(parsed.key)
     if application is not None and not application.closed:
         cache: str = "hit"
     else:
-        application, cache = await _application(gw, parsed, content_type)
+        try:
+            if client is not None:
+                await _admit_before_assembly(gw, request, parsed, client)
+            application, cache = await _application(gw, parsed, content_type)
+        except ServiceNotFound as p:
+            raise gw.suggested(p, parsed, client) from None
     request[CACHE] = cache
+    request[STAGES] = application.stage_ids
+    if client is not None:
+        gw.clients.admit(client, application)  # the grant's 403 comes before the types
     application.output_for(content_type)  # the types' 415 or 422 come before the body
     body = body_now(request, g.max_body_bytes)
     if body is None:
@@ -146,11 +202,16 @@ async def _integrate(
     # application. One purged or changed meanwhile is assembled again.
     if application.closed:
         application, _ = await _application(gw, parsed, content_type)
+        request[STAGES] = application.stage_ids
+        if client is not None:
+            gw.clients.admit(client, application)
         application.output_for(content_type)
     application.enter()
     try:
         gw.applications.touch(application, hit=cache != "miss")
         headers = request.headers
+        if client is not None and "Authorization" in headers:
+            headers = _without_credentials(headers)
         context = RequestContext(
             method=request.method,
             path=request.path,
@@ -176,6 +237,25 @@ async def _integrate(
             "Server-Timing": ", ".join(t.server_timing() for t in timings),
         },
     )
+
+
+async def _admit_before_assembly(
+    gw: Gateway, request: web.Request, parsed: Parsed, client: Client
+) -> None:
+    """403 for stages outside the client's grant before anything is deployed for it:
+    resolution (its 404, 409 and 422 come first), then the grant (SPEC §2's order)."""
+    stages = await gw.assembler.stages(parsed.descriptors)
+    request[STAGES] = tuple(s.service.id for s in stages)
+    refused = client.grant.refused(s.service for s in stages)
+    if refused:
+        raise not_allowed(client, refused)
+
+
+def _without_credentials(headers: Any) -> CIMultiDictProxy[str]:
+    """The request's headers but the verified `Authorization`: no stage sees a secret."""
+    kept = CIMultiDict(headers)
+    kept.popall("Authorization", None)
+    return CIMultiDictProxy(kept)
 
 
 async def _application(gw: Gateway, parsed: Parsed, content_type: str) -> tuple[Application, str]:

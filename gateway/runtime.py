@@ -19,15 +19,21 @@ from appserver.sandbox import Sandbox
 from appserver.server import AppServer
 from assembler.assemble import Assembler
 from assembler.contract import FetchedContracts
+from assembler.suggest import NameGroups, similar_names
 from gateway import header
 from gateway.applist import ApplicationList, Clock, PurgeReport
+from gateway.audit import AuditLog
+from gateway.clients import Clients
 from gateway.config import SERVICE_SETTINGS, Config
 from gateway.metrics import Metrics
 from gateway.proxy import Proxy
 from gateway.scheduler import PurgeScheduler
 from gateway.tracing import Tracing
-from igwcore.descriptor import Descriptor
+from igwcore.descriptor import ByName, Descriptor
+from igwcore.problems import ServiceNotFound
+from repository.audit import AuditStore
 from repository.builtins import BUILTIN_ENTRIES
+from repository.clients import Client, ClientStore
 from repository.entry import ServiceEntry, TargetCheck
 from repository.fetch import FetchPolicy
 from repository.store import Changes, Repository
@@ -89,6 +95,17 @@ class Gateway:
         self.tracing = Tracing.from_config(config.telemetry)
         self.repository = Repository(config.path(config.repository.path))
         self.repository.seed(BUILTIN_ENTRIES)
+        # SPEC §9: clients are kept whether or not they are required, so that an operator
+        # can make them before turning the requirement on.
+        self.clients = Clients(ClientStore(self.repository.transaction, self.repository.rows))
+        self.clients_required = config.gateway.require_client_auth
+        self.audit: AuditLog | None = None
+        if config.audit_enabled:
+            self.audit = AuditLog(
+                AuditStore(config.path(config.audit.path)),
+                self.metrics.registry,
+                keep_days=config.audit.keep_days,
+            )
         self.env = deploy_env(config)
         self.check_target = target_check(self.env)
         if config.repository.service_dirs:
@@ -135,6 +152,7 @@ class Gateway:
         self._scheduled: set[asyncio.Task[Any]] = set()
         self._stopped = False
         self.requests_in_progress = 0  # on both listeners, kept by the error middleware
+        self._name_groups: tuple[object, int, NameGroups] | None = None
 
     def _stored_policy(self) -> PurgePolicy:
         stored = self.repository.get_setting(POLICY_SETTING)
@@ -249,6 +267,38 @@ class Gateway:
             parsed.canonical,
         )
 
+    def suggested(
+        self, problem: ServiceNotFound, parsed: Parsed, client: Client | None
+    ) -> ServiceNotFound:
+        """The 404 with `suggestions`: enabled names like the one not found, only those
+        the client may use (its grant is asked of each name's entries)."""
+        descriptors = parsed.descriptors
+        d = descriptors[problem.stage] if 0 <= problem.stage < len(descriptors) else None
+        if not isinstance(d, ByName) or problem.suggestions is not None:
+            return problem
+        index = self.repository.index()
+        if index.by_name(d.name):
+            return problem  # the name exists: its arguments or version did not match
+        cached = self._name_groups
+        if cached is None or cached[0] is not index or cached[1] != index.generation:
+            cached = self._name_groups = (index, index.generation, NameGroups(index.names()))
+        names = []
+        for name in similar_names(d.name, cached[2]):
+            usable = [e for e in index.by_name(name) if e.id not in self.held]
+            if usable and (client is None or any(client.grant.allows(e) for e in usable)):
+                names.append(name)
+            if len(names) == 3:
+                break
+        if not names:
+            return problem
+        return ServiceNotFound(
+            f"{problem.detail}; did you mean {' or '.join(names)}?",
+            stage=problem.stage,
+            descriptor=problem.descriptor,
+            reason=problem.reason,
+            suggestions=names,
+        )
+
     def reload_service_dirs(self, check_target: TargetCheck | None = None) -> Changes:
         """Re-read the service files of `[repository] service_dirs` (SPEC §5); InvalidEntry,
         naming the file, for one whose entry `check_target` (the kinds' rules) refuses."""
@@ -286,6 +336,8 @@ class Gateway:
         remember_imports(wsdl_cache(self.env.shared), self.repository.list_imports())
         await self.proxy.start()
         self.scheduler.start(self.applications.policy)
+        if self.audit is not None:
+            self.audit.start()
 
     async def purge(self, policy: PurgePolicy, trigger: str) -> PurgeReport:
         """Purge now; `trigger` is "schedule", "request" (or "deploy", from the list)."""
@@ -324,6 +376,8 @@ class Gateway:
         self.scheduler.shutdown()
         for task in [*self._scheduled, *self._assembling.values()]:
             task.cancel()
+        if self.audit is not None:
+            await self.audit.stop()  # the requests are drained: their records are all in
         await self.applications.close()
         await self.proxy.close()
         self.env.close()

@@ -175,6 +175,7 @@ class ServiceNotFound(Problem):
     stage: int
     descriptor: str
     reason: str | None = None  # why a by-contract stage found nothing
+    suggestions: list[str] | None = None  # names like the one not found (within a grant)
 
 
 class NoRoute(Problem):

@@ -26,6 +26,7 @@ class EntryIndex:
         self._by_kind: dict[str, tuple[ServiceEntry, ...]] = {}
         self._by_wsdl: dict[str, tuple[ServiceEntry, ...]] = {}
         self._converters: tuple[ServiceEntry, ...] = ()
+        self.generation = 0  # one more at each change
         by_name: dict[str, list[ServiceEntry]] = {}
         by_kind: dict[str, list[ServiceEntry]] = {}
         by_wsdl: dict[str, list[ServiceEntry]] = {}
@@ -47,6 +48,14 @@ class EntryIndex:
     def by_name(self, name: str) -> tuple[ServiceEntry, ...]:
         return self._by_name.get(name, NONE)
 
+    def names(self) -> Iterable[str]:
+        """The names of the enabled entries (a view: read it at once)."""
+        return self._by_name.keys()
+
+    def entries(self) -> Iterable[ServiceEntry]:
+        """The enabled entries (a view: read it at once)."""
+        return self._by_id.values()
+
     def converters(self) -> tuple[ServiceEntry, ...]:
         return self._converters
 
@@ -59,6 +68,7 @@ class EntryIndex:
 
     def put(self, id: str, entry: ServiceEntry | None) -> None:
         """Entry `id` is now `entry` (None: deleted); a disabled one leaves the index."""
+        self.generation += 1
         old = self._by_id.pop(id, None)
         new = entry if entry is not None and entry.enabled else None
         if new is not None:

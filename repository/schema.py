@@ -33,5 +33,16 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
     # Operator settings made through the admin API (the purge policy), JSON by key.
     ("CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)",),
+    # Clients (SPEC §9): the secret only as its argon2 hash; the integration's record in data.
+    (
+        """CREATE TABLE clients (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            secret_hash TEXT NOT NULL,
+            data TEXT NOT NULL,
+            created TEXT NOT NULL,
+            secret_created TEXT NOT NULL
+        )""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)

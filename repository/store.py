@@ -24,7 +24,7 @@ import json
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC
 from pathlib import Path
 from typing import Any, TypedDict
@@ -303,6 +303,16 @@ class Repository:
                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (key, json.dumps(value, sort_keys=True)),
             )
+
+    # --- for the other tables of the file (clients) ---------------------------------------
+
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        """One write transaction under the repository's lock (`repository.clients`)."""
+        return self._write()
+
+    def rows(self, sql: str, *params: Any) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
 
     # --- plumbing -------------------------------------------------------------------------
 

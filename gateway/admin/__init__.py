@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from gateway import console
-from gateway.admin import applications, imports, prometheus, schemas, services
+from gateway.admin import applications, clients, imports, prometheus, schemas, services
 from gateway.admin.bodies import BODY_LIMIT
 from gateway.admin.guard import guard, is_loopback
 from gateway.admin.routing import Route, add_routes
@@ -19,6 +19,7 @@ ROUTES: tuple[Route, ...] = (
     *services.ROUTES,
     *imports.ROUTES,
     *applications.ROUTES,
+    *clients.ROUTES,
     *prometheus.ROUTES,
     *schemas.ROUTES,
 )

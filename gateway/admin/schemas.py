@@ -14,6 +14,7 @@ from aiohttp import web
 
 from appserver.purge import POLICY_SCHEMA
 from gateway.admin.routing import JSON, TABLE, Route, Success, ref
+from repository.clients import CLIENT_SCHEMA
 from repository.entry import ENTRY_SCHEMA
 
 PROBLEM = {
@@ -115,6 +116,41 @@ SCHEMAS: dict[str, Any] = {
         },
     },
     "PurgePolicy": POLICY_SCHEMA,
+    "ClientRequest": CLIENT_SCHEMA,
+    "Client": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string"},
+            "name": {"type": "string"},
+            "allow": _STRINGS,
+            "description": {"type": "string"},
+            "source": {"type": "string"},
+            "sends": _STRINGS,
+            "created": {"type": "string", "format": "date-time"},
+            "secret_created": {"type": "string", "format": "date-time"},
+        },
+    },
+    "ClientWithSecret": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Client"},
+            {
+                "type": "object",
+                "required": ["secret"],
+                "properties": {"secret": {"type": "string"}},
+            },
+        ]
+    },
+    "AuditRecord": {
+        "type": "object",
+        "properties": {
+            "client": {"type": ["string", "null"]},
+            "key": {"type": ["string", "null"]},
+            "stages": _STRINGS,
+            "received": {"type": "string", "format": "date-time"},
+            "finished": {"type": "string", "format": "date-time"},
+            "status": {"type": "integer"},
+        },
+    },
 }
 
 

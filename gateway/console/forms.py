@@ -1,13 +1,15 @@
-"""What the console reads from its query and its policy form: plain functions, plain data.
+"""What the console reads from its query and its forms: plain functions, plain data.
 
 `?sort=&order=` orders the application list (an unknown value gives the default). The policy
 form becomes a partial policy's JSON for the purge policy to check; the fields that are not
-numbers come back as errors of the policy's own shape (`field`, `reason`).
+numbers come back as errors of the policy's own shape (`field`, `reason`). The client form
+becomes the body of `POST /clients`, for the clients to check as they check the API's.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,6 +27,22 @@ POLICY_FIELDS = (
     ("max_bytes", "most estimated memory on each app server, in bytes"),
     ("on_deploy", "purge before a deployment that would go over budget"),
 )
+CLIENT_FIELDS = (
+    ("name", "a label for people; need not be unique"),
+    (
+        "allow",
+        "the services it may use, one a line or comma-separated: a name or id, shell-style "
+        "(customer.cz.*, *), or wsdl:HOST/PATH for the SOAP services of that WSDL",
+    ),
+    ("description", "what the integration is, for the record"),
+    ("source", "the sending system's http or https URL"),
+    ("sends", "the media types it sends, comma-separated (information, not a check)"),
+)
+# A pattern has no spaces (repository.clients), so any run of spaces, commas or line ends
+# parts two; a media type's parameters may hold spaces, so only commas and line ends do.
+_PATTERNS_APART = re.compile(r"[\s,]+")
+_TYPES_APART = re.compile(r"[,\r\n]+")
+_CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def sort_of(query: Mapping[str, str]) -> tuple[str, str]:
@@ -61,6 +79,31 @@ def policy_data(form: Mapping[str, str]) -> tuple[dict[str, Any], list[dict[str,
             continue
         data[name] = int(value) if value == int(value) else value  # "-1", not "-1.0", in errors
     return data, errors
+
+
+def client_data(form: Mapping[str, str]) -> dict[str, Any]:
+    """The client form as the JSON body of `POST /clients`; empty optional fields left out."""
+    data: dict[str, Any] = {
+        "name": form.get("name", "").strip(),
+        "allow": _parts(_PATTERNS_APART, form.get("allow", "")),
+    }
+    for name in ("description", "source"):
+        text = form.get(name, "").strip()
+        if text:
+            data[name] = text
+    sends = _parts(_TYPES_APART, form.get("sends", ""))
+    if sends:
+        data["sends"] = sends
+    return data
+
+
+def _parts(apart: re.Pattern[str], text: str) -> list[str]:
+    return [part.strip() for part in apart.split(text) if part.strip()]
+
+
+def client_id(value: str | None) -> str | None:
+    """A client id from the query (a revocation's notice), or None unless it looks like one."""
+    return value if value is not None and _CLIENT_ID.fullmatch(value) else None
 
 
 def size(n: int) -> str:

@@ -1,8 +1,9 @@
-"""The console's HTML: the page, the 403 page, the headers they are served with, redirects.
+"""The console's HTML: the page, the 403 and 404 pages, the headers they are served with,
+redirects. The clients and audit sections are `clients_view`'s.
 
-Every value shown goes through `html.escape`: a canonical header is a client's text. The
-Content-Security-Policy allows no script, only the page's own style (by the hash of
-templates/console.css, inlined), no framing.
+Every value shown goes through `html.escape` (`markup.esc`): a canonical header is a
+client's text. The Content-Security-Policy allows no script, only the page's own style (by
+the hash of templates/console.css, inlined), no framing.
 """
 
 from __future__ import annotations
@@ -10,14 +11,14 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Mapping
-from html import escape
-from importlib import resources
 from string import Template
 from typing import Any
 
 from aiohttp import web
 
-from gateway.console.forms import POLICY_FIELDS, count, ordered, size, sort_of
+from gateway.console.clients_view import AUDIT_SHOWN, ClientForm, audit_section, clients_section
+from gateway.console.forms import POLICY_FIELDS, client_id, count, ordered, size, sort_of
+from gateway.console.markup import esc, template, time_tag
 from gateway.keys import gateway_of
 
 PAGE = "/ui"
@@ -26,13 +27,9 @@ PAGE = "/ui"
 CSRF = web.AppKey("console_csrf", str)
 
 
-def _template(name: str) -> str:
-    return (resources.files("gateway.console") / "templates" / name).read_text(encoding="utf-8")
-
-
-STYLE = _template("console.css")
-LAYOUT = Template(_template("layout.html"))
-CONSOLE = Template(_template("console.html"))
+STYLE = template("console.css")
+LAYOUT = Template(template("layout.html"))
+CONSOLE = Template(template("console.html"))
 CSP = (
     "default-src 'none'; style-src "
     f"'sha256-{base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()}'; "
@@ -73,46 +70,58 @@ def redirect(location: str, status: int = 303) -> web.Response:
 
 
 def forbidden(reason: str) -> web.Response:
-    main = f'<p class="error">{_e(reason)}</p><p><a href="{PAGE}">Reload the console</a></p>'
-    return html(_document("Refused", main), status=403)
+    return html(_document("Refused", _reason(reason)), status=403)
 
 
-def _e(value: object) -> str:
-    return escape(str(value), quote=True)
+def not_found(reason: str) -> web.Response:
+    return html(_document("Not found", _reason(reason)), status=404)
+
+
+def _reason(reason: str) -> str:
+    return f'<p class="error">{esc(reason)}</p><p><a href="{PAGE}">Reload the console</a></p>'
 
 
 def _document(title: str, main: str, subtitle: str = "") -> str:
-    return LAYOUT.substitute(title=_e(title), style=STYLE, subtitle=subtitle, main=main)
+    return LAYOUT.substitute(title=esc(title), style=STYLE, subtitle=subtitle, main=main)
 
 
-def render(
+async def render(
     request: web.Request,
     entered: Mapping[str, str] | None = None,
     errors: list[dict[str, str]] | None = None,
+    client_form: ClientForm | None = None,
 ) -> str:
+    """The page; `entered` and `errors` are the policy form's after a refusal."""
     gw = gateway_of(request)
     records = [a.record() for a in gw.applications]
     services = sorted((e.to_json() for e in gw.repository.list()), key=lambda e: e["id"])
+    clients = [c.to_json() for c in gw.clients]
+    audit = None if gw.audit is None else await gw.audit.query(limit=AUDIT_SHOWN)
     sort, order = sort_of(request.query)
+    csrf = request.app[CSRF]
     main = CONSOLE.substitute(
-        notices=_notices(request.query),
+        notices=_notices(request.query, {c["id"] for c in clients}),
         app_count=len(records),
         app_head="".join(_header(label, key, sort, order) for label, key in COLUMNS),
         app_rows=_application_rows(ordered(records, sort, order)),
         policy_errors=_errors(errors or []),
         policy_fields=_policy_fields(gw.applications.policy.to_json(), entered, errors or []),
-        csrf=_e(request.app[CSRF]),
+        csrf=esc(csrf),
         service_count=len(services),
         service_rows=_service_rows(services),
+        clients=clients_section(clients, gw.clients_required, csrf, client_form or ClientForm()),
+        audit=audit_section(audit),
     )
     subtitle = (
-        f"node {_e(gw.config.gateway.node)} · {len(records)} applications · "
-        f'{len(services)} services · <a href="#policy">purge policy</a>'
+        f"node {esc(gw.config.gateway.node)} · {len(records)} applications · "
+        f'{len(services)} services · <a href="#policy">purge policy</a> · '
+        f'<a href="#clients-title">{len(clients)} clients</a>'
+        + (' · <a href="#audit-title">audit</a>' if audit is not None else "")
     )
     return _document("Console", main, subtitle)
 
 
-def _notices(query: Mapping[str, str]) -> str:
+def _notices(query: Mapping[str, str], client_ids: set[str]) -> str:
     out = []
     if query.get("policy") == "saved":
         out.append('<p class="notice" id="saved">The purge policy is saved and in effect.</p>')
@@ -123,6 +132,12 @@ def _notices(query: Mapping[str, str]) -> str:
             f'<p class="notice" id="report">Purge report: purged <b>{purged}</b> '
             f"application{'s' * (purged != 1)}, freed <b>{freed} bytes</b> ({size(freed)}), "
             f"<b>{remaining}</b> remaining.</p>"
+        )
+    revoked = client_id(query.get("revoked"))
+    if revoked is not None and revoked not in client_ids:
+        out.append(
+            f'<p class="notice" id="revoked">Client <code>{esc(revoked)}</code> is revoked: '
+            "its next request is refused (401).</p>"
         )
     return "".join(out)
 
@@ -136,28 +151,23 @@ def _header(label: str, sort_key: str | None, sort: str, order: str) -> str:
         aria = f' aria-sort="{order}ending"'
     else:
         follow, arrow, aria = "desc", "", ""
-    href = _e(f"{PAGE}?sort={sort_key}&order={follow}")
+    href = esc(f"{PAGE}?sort={sort_key}&order={follow}")
     return f'<th{num}{aria}><a href="{href}" id="sort-{sort_key}">{label}{arrow}</a></th>'
-
-
-def _time(stamp: str) -> str:
-    shown = f"<span>{_e(stamp[:10])}</span> <span>{_e(stamp[11:19])}</span>"
-    return f'<time datetime="{_e(stamp)}" title="{_e(stamp)}">{shown}</time>'
 
 
 def _application_rows(records: list[dict[str, Any]]) -> str:
     rows = []
     for r in records:
-        stages = " | ".join(f"<code>{_e(s)}</code>" for s in r["stages"])
+        stages = " | ".join(f"<code>{esc(s)}</code>" for s in r["stages"])
         rows.append(
-            f'<tr data-key="{_e(r["key"])}"><td><code>{_e(r["key"])}</code></td>'
-            f'<td class="canonical wrap"><code>{_e(r["canonical"])}</code></td>'
-            f"<td>{_e(r['app_server'])}</td>"
-            f'<td class="endpoint wrap"><code>{_e(r["endpoint"])}</code></td>'
-            f'<td>{stages}</td><td class="num">{_e(r["hits"])}</td>'
-            f'<td class="num">{_e(r["in_flight"])}</td>'
-            f'<td class="num" title="{_e(r["size_bytes"])} bytes">{size(r["size_bytes"])}</td>'
-            f"<td>{_time(r['created'])}</td><td>{_time(r['last_used'])}</td></tr>"
+            f'<tr data-key="{esc(r["key"])}"><td><code>{esc(r["key"])}</code></td>'
+            f'<td class="canonical wrap"><code>{esc(r["canonical"])}</code></td>'
+            f"<td>{esc(r['app_server'])}</td>"
+            f'<td class="endpoint wrap"><code>{esc(r["endpoint"])}</code></td>'
+            f'<td>{stages}</td><td class="num">{esc(r["hits"])}</td>'
+            f'<td class="num">{esc(r["in_flight"])}</td>'
+            f'<td class="num" title="{esc(r["size_bytes"])} bytes">{size(r["size_bytes"])}</td>'
+            f"<td>{time_tag(r['created'])}</td><td>{time_tag(r['last_used'])}</td></tr>"
         )
     return "\n".join(rows) or (
         f'<tr><td colspan="{len(COLUMNS)}" class="empty">No applications.</td></tr>'
@@ -167,7 +177,7 @@ def _application_rows(records: list[dict[str, Any]]) -> str:
 def _errors(errors: list[dict[str, str]]) -> str:
     if not errors:
         return ""
-    items = "".join(f"<li><b>{_e(e['field'])}</b>: {_e(e['reason'])}</li>" for e in errors)
+    items = "".join(f"<li><b>{esc(e['field'])}</b>: {esc(e['reason'])}</li>" for e in errors)
     return f'<div class="error" id="errors">The policy is unchanged:<ul>{items}</ul></div>'
 
 
@@ -185,9 +195,9 @@ def _policy_fields(
         else:
             value = entered.get(name, "") if entered is not None else _plain(current[name])
             kind = 'type="text"' if name == "cron" else 'type="number" min="0" step="any"'
-            control = f'<input {kind} id="{name}" name="{name}" value="{_e(value)}"{invalid}>'
-        note = f'<span class="help bad">{_e(bad[name])}</span>' if name in bad else ""
-        note = note or f'<span class="help">{_e(help_text)}</span>'
+            control = f'<input {kind} id="{name}" name="{name}" value="{esc(value)}"{invalid}>'
+        note = f'<span class="help bad">{esc(bad[name])}</span>' if name in bad else ""
+        note = note or f'<span class="help">{esc(help_text)}</span>'
         rows.append(f'<label for="{name}">{name}</label>{control}{note}')
     return "\n".join(rows)
 
@@ -200,10 +210,11 @@ def _plain(value: Any) -> str:
 
 def _service_rows(services: list[dict[str, Any]]) -> str:
     rows = [
-        f'<tr data-id="{_e(s["id"])}"><td><code>{_e(s["id"])}</code></td><td>{_e(s["kind"])}</td>'
-        f"<td>{'yes' if s['enabled'] else '<b>no</b>'}</td>"
-        f"<td><code>{_e(', '.join(s['input']))}</code></td><td><code>{_e(s['output'])}</code></td>"
-        f"<td>{_e(s['description'])}</td></tr>"
+        f'<tr data-id="{esc(s["id"])}"><td><code>{esc(s["id"])}</code></td>'
+        f"<td>{esc(s['kind'])}</td><td>{'yes' if s['enabled'] else '<b>no</b>'}</td>"
+        f"<td><code>{esc(', '.join(s['input']))}</code></td>"
+        f"<td><code>{esc(s['output'])}</code></td>"
+        f"<td>{esc(s['description'])}</td></tr>"
         for s in services
     ]
     return "\n".join(rows) or '<tr><td colspan="6" class="empty">No services.</td></tr>'

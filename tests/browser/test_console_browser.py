@@ -1,7 +1,9 @@
-"""The console in a real browser: sorting by a column header, the policy form, purge now."""
+"""The console in a real browser: sorting by a column header, the policy form, purge now,
+adding and revoking a client."""
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 from typing import Any
 
@@ -92,3 +94,39 @@ async def test_with_a_token_the_browser_signs_in_by_link_then_by_cookie(
     cookie = await in_thread(sign_in, browser, gw.admin)
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict", cookie
     assert cookie["value"] != "s3cret"
+
+
+def add_client(driver: Any, admin: str, screenshot: Path) -> tuple[str, str]:
+    driver.get(admin + "/ui")
+    driver.find_element(By.ID, "client-name").send_keys("billing")
+    driver.find_element(By.ID, "client-allow").send_keys("validator\njson_to_*")
+    driver.find_element(By.ID, "client-source").send_keys("https://billing.example.com")
+    driver.find_element(By.ID, "add-client-button").click()
+    box = WebDriverWait(driver, 10).until(EC.visibility_of_element_located((By.ID, "made")))
+    assert "not shown again" in box.text
+    assert driver.current_url == admin + "/ui/clients#clients-title", driver.current_url
+    driver.save_screenshot(str(screenshot))
+    made = (driver.find_element(By.ID, i).text for i in ("made-id", "made-secret"))
+    return next(made), next(made)
+
+
+def revoke_after_a_fresh_look(driver: Any, admin: str, client_id: str) -> tuple[str, str]:
+    driver.get(admin + "/ui")
+    seen = driver.page_source
+    driver.find_element(By.ID, f"revoke-{client_id}").click()
+    wait_for_url(driver, "revoked=")
+    return seen, driver.find_element(By.ID, "revoked").text
+
+
+async def test_operator_adds_a_client_sees_its_secret_once_and_revokes_it(browser, gw, tmp_path):
+    screenshot = tmp_path / "client.png"
+    client_id, secret = await in_thread(add_client, browser, gw.admin, screenshot)
+    [client] = gw.gateway.clients
+    assert client.id == client_id and client.allow == ("validator", "json_to_*")
+    assert await gw.gateway.clients.authenticate(
+        "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+    )
+    seen, notice = await in_thread(revoke_after_a_fresh_look, browser, gw.admin, client_id)
+    assert client_id in seen and secret not in seen
+    assert notice.startswith(f"Client {client_id} is revoked"), notice
+    assert len(gw.gateway.clients) == 0

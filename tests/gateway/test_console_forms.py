@@ -1,14 +1,18 @@
-"""The console's plain functions: the list's order, the policy form, sizes and counts."""
+"""The console's plain functions: the list's order, the policy and client forms, sizes and
+counts."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from appserver.purge import PurgePolicy
-from gateway.console.forms import count, ordered, policy_data, size, sort_of
+from gateway.console.forms import client_data, client_id, count, ordered, policy_data, size, sort_of
+from igwcore.problems import InvalidEntry
+from repository.clients import client_fields
 
 FORM = {
     "interval_s": "3600",
@@ -129,3 +133,45 @@ def test_a_count_is_plain_ascii_digits_or_none():
     assert count("12") == 12 and count("0") == 0
     for value in (None, "", "-1", " 1", "1.0", "²", "١٢"):
         assert count(value) is None, value
+
+
+def test_allow_patterns_are_one_a_line_or_comma_separated():
+    data = client_data({"name": " billing ", "allow": "validator, json_to_*\r\n\n customer.cz.*,"})
+    assert data == {"name": "billing", "allow": ["validator", "json_to_*", "customer.cz.*"]}
+
+
+def test_sends_is_split_on_commas_and_lines_only_keeping_a_types_parameters():
+    data = client_data({"name": "a", "allow": "*", "sends": "text/csv; charset=utf-8,\nx/y"})
+    assert data["sends"] == ["text/csv; charset=utf-8", "x/y"]
+
+
+def test_empty_optional_fields_are_left_out_and_the_rest_trimmed():
+    form = {"name": "a", "allow": "*", "description": "  ", "source": "", "sends": " , "}
+    assert client_data(form) == {"name": "a", "allow": ["*"]}
+    form = {"name": "a", "allow": "*", "description": " the export ", "source": " https://x/ "}
+    assert client_data(form) == {
+        "name": "a",
+        "allow": ["*"],
+        "description": "the export",
+        "source": "https://x/",
+    }
+
+
+def test_a_missing_field_is_empty_so_the_clients_own_check_names_it():
+    data = client_data({})
+    assert data == {"name": "", "allow": []}
+    with pytest.raises(InvalidEntry) as refused:
+        client_fields(data)
+    assert [e["field"] for e in refused.value.members["errors"]] == ["name"]
+
+
+@given(st.lists(st.from_regex(r"[!-+\--~]{1,20}", fullmatch=True), max_size=6))
+def test_patterns_joined_by_lines_or_commas_come_back_as_they_were(patterns):
+    assert client_data({"allow": "\n".join(patterns)})["allow"] == patterns
+    assert client_data({"allow": ", ".join(patterns)})["allow"] == patterns
+
+
+def test_a_client_id_in_the_query_is_plain_letters_digits_dashes():
+    assert client_id("c0123456789abcdef0123") == "c0123456789abcdef0123"
+    for value in (None, "", "c1\n", "<b>", "c 1", "x" * 65):
+        assert client_id(value) is None, value

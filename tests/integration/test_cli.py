@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
@@ -10,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -50,7 +52,17 @@ def test_check_syntax_error_exits_2_with_the_position():
 def test_help_names_every_command():
     r = run("--help")
     assert r.returncode == 0
-    for command in ("serve", "check", "resolve", "import", "services", "apps", "purge"):
+    for command in (
+        "serve",
+        "check",
+        "resolve",
+        "import",
+        "services",
+        "apps",
+        "purge",
+        "clients",
+        "audit",
+    ):
         assert command in r.stdout
 
 
@@ -60,13 +72,14 @@ def test_bad_config_key_stops_the_start(tmp_path):
     assert r.returncode == 2 and "gateway.prot" in r.stderr
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory) -> Iterator[tuple[str, str, Path]]:
-    work = tmp_path_factory.mktemp("cli")
+@contextlib.contextmanager
+def serving(work: Path, more_config: str = "") -> Iterator[tuple[str, str, Path]]:
+    """`integration-gateway serve` in `work`, until it answers; SIGTERM stops it cleanly."""
     port, admin = free_port(), free_port()
     (work / "config.toml").write_text(f"""
 [gateway]
 port = {port}
+{more_config}
 [admin]
 port = {admin}
 [purge]
@@ -92,6 +105,19 @@ interval_s = 0
     yield base, adm, work
     os.killpg(proc.pid, signal.SIGTERM)
     assert proc.wait(20) == 0
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory) -> Iterator[tuple[str, str, Path]]:
+    with serving(tmp_path_factory.mktemp("cli")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def guarded(tmp_path_factory) -> Iterator[tuple[str, str, Path]]:
+    """A gateway that requires clients (SPEC §9), and so keeps the audit."""
+    with serving(tmp_path_factory.mktemp("cli-clients"), "require_client_auth = true") as running:
+        yield running
 
 
 def test_admin_commands_talk_to_the_running_gateway(served):
@@ -134,3 +160,137 @@ def test_import_wsdl_from_a_file(served):
     r = run("import", "wsdl", str(corpus), "--prefix", "cli.stock", "--admin", adm)
     assert r.returncode == 0, r.stderr
     assert "cli.stock.GetLastTradePrice" in r.stdout
+
+
+def integration_request(base: str, header: str, client_id: str, secret: str) -> int:
+    basic = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+    req = urllib.request.Request(
+        base + "/",
+        data=b"{}",
+        method="POST",
+        headers={
+            "Integration-Config": header,
+            "Content-Type": "application/json",
+            "Authorization": "Basic " + basic,
+        },
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+def made(r: subprocess.CompletedProcess[str]) -> tuple[str, str]:
+    """The id and secret `clients add` or `clients rotate` printed."""
+    assert r.returncode == 0, r.stderr
+    assert "shown only this once" in r.stdout
+    fields = dict(line.split(None, 1) for line in r.stdout.splitlines()[1:3])
+    return fields["id"], fields["secret"]
+
+
+def test_clients_help_says_what_each_action_does():
+    r = run("clients", "--help")
+    assert r.returncode == 0
+    for action in ("add", "list", "revoke", "rotate"):
+        assert action in r.stdout
+    r = run("clients", "add", "--help")
+    assert r.returncode == 0 and "--allow PATTERN" in r.stdout and "wsdl:HOST/PATH" in r.stdout
+
+
+def test_clients_add_without_allow_is_bad_usage():
+    r = run("clients", "add", "billing")
+    assert r.returncode == 2 and "--allow" in r.stderr
+
+
+def test_clients_add_prints_id_and_secret_once_and_list_never_shows_it(guarded):
+    base, adm, _ = guarded
+    r = run(
+        "clients",
+        "add",
+        "cli billing",
+        "--allow",
+        "validator",
+        "--allow",
+        "json_to_*",
+        "--description",
+        "billing's nightly export",
+        "--source",
+        "https://billing.example.com",
+        "--sends",
+        "application/json",
+        "text/csv",
+        "--admin",
+        adm,
+    )
+    client_id, secret = made(r)
+    assert r.stdout.startswith(f"made client {client_id} (cli billing), allowed: validator,")
+    assert integration_request(base, "validator", client_id, secret) == 200
+    assert integration_request(base, "logger", client_id, secret) == 403
+
+    listed = run("clients", "list", "--admin", adm)
+    assert listed.returncode == 0, listed.stderr
+    head, *rows = listed.stdout.splitlines()
+    assert head.split() == ["ID", "NAME", "ALLOW", "CREATED"]
+    [row] = [row for row in rows if row.startswith(client_id)]
+    assert "cli billing" in row and "validator,json_to_*" in row
+    assert secret not in listed.stdout
+
+
+def test_clients_rotate_gives_a_new_secret_and_the_old_one_stops_working(guarded):
+    base, adm, _ = guarded
+    client_id, old = made(run("clients", "add", "rotated", "--allow", "*", "--admin", adm))
+    r = run("clients", "rotate", client_id, "--admin", adm)
+    same_id, new = made(r)
+    assert same_id == client_id and new != old
+    assert "old secret no longer works" in r.stdout
+    assert integration_request(base, "validator", client_id, old) == 401
+    assert integration_request(base, "validator", client_id, new) == 200
+
+
+def test_clients_revoke_then_list_shows_it_gone(guarded):
+    base, adm, _ = guarded
+    client_id, secret = made(run("clients", "add", "short-lived", "--allow", "*", "--admin", adm))
+    assert client_id in run("clients", "list", "--admin", adm).stdout
+    r = run("clients", "revoke", client_id, "--admin", adm)
+    assert r.returncode == 0, r.stderr
+    assert f"client {client_id} is revoked" in r.stdout
+    assert client_id not in run("clients", "list", "--admin", adm).stdout
+    assert integration_request(base, "validator", client_id, secret) == 401
+
+
+def test_clients_commands_report_the_gateways_problem(guarded):
+    _, adm, _ = guarded
+    r = run("clients", "revoke", "cnosuchclient", "--admin", adm)
+    assert r.returncode == 1 and "not-found" in r.stderr and "cnosuchclient" in r.stderr
+    r = run("clients", "add", "bad", "--allow", "*", "--source", "ftp://x", "--admin", adm)
+    assert r.returncode == 1
+    problem = json.loads(r.stderr)
+    assert problem["status"] == 422 and {"field": "source"}.items() <= problem["errors"][0].items()
+    assert "secret" not in r.stdout
+
+
+def test_audit_lists_the_requests_of_a_client_newest_first(guarded):
+    base, adm, _ = guarded
+    client_id, secret = made(
+        run("clients", "add", "audited", "--allow", "validator", "--admin", adm)
+    )
+    assert integration_request(base, "validator", client_id, secret) == 200
+    assert integration_request(base, "logger", client_id, secret) == 403
+    r = run("audit", "--client", client_id, "--admin", adm)
+    assert r.returncode == 0, r.stderr
+    head, *rows = r.stdout.splitlines()
+    assert head.split() == ["RECEIVED", "CLIENT", "STATUS", "KEY", "STAGES", "FINISHED"]
+    assert [row.split()[1:3] for row in rows] == [[client_id, "403"], [client_id, "200"]]
+    assert "validator@1.0.0" in rows[1]
+    one = run("audit", "--client", client_id, "--limit", "1", "--admin", adm)
+    assert len(one.stdout.splitlines()) == 2
+    future = run("audit", "--since", "2999-01-01T00:00:00Z", "--admin", adm)
+    assert future.returncode == 0 and future.stdout.splitlines()[1:] == []
+
+
+def test_audit_reports_a_bad_time_and_an_audit_that_is_off(guarded, served):
+    r = run("audit", "--since", "yesterday", "--admin", guarded[1])
+    assert r.returncode == 1 and "since" in r.stderr and "invalid-entry" in r.stderr
+    r = run("audit", "--admin", served[1])
+    assert r.returncode == 1 and "the audit is off" in r.stderr

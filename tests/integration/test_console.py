@@ -1,10 +1,15 @@
-"""The operators' console on the admin listener: `/ui`, its forms, signing in with a token."""
+"""The operators' console on the admin listener: `/ui`, its forms, its clients and audit,
+signing in with a token."""
 
 from __future__ import annotations
 
+import base64
 import re
 from typing import Any
 
+import pytest
+
+from igwcore.problems import InvalidCredentials
 from tests.conftest import Answer, Running, answer, problem
 
 HEADERS = ("validator", 'validator(schema="{}")', 'validator(schema="{\\"type\\": \\"object\\"}")')
@@ -203,3 +208,142 @@ async def test_with_a_token_the_console_signs_in_once_by_cookie(start_gateway, m
     r = await get(gw, "/ui", {"Cookie": "igw_console=s3cret"})
     await problem(r, 401, "invalid-credentials")
     assert (await get(gw, "/ui", {"Authorization": "Bearer s3cret"})).status == 200
+
+
+MADE = re.compile(r'<code id="made-id">([^<]+)</code>.*<code id="made-secret">([^<]+)</code>', re.S)
+
+
+async def client_form(gw: Running, **fields: str) -> dict[str, str]:
+    return {"csrf": await csrf(gw), "name": "billing", "allow": "validator", **fields}
+
+
+async def clients(gw: Running) -> list[dict[str, Any]]:
+    return (await (await gw.adm("GET", "/clients")).json())["items"]
+
+
+def basic(client_id: str, secret: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()}
+
+
+async def test_adding_a_client_shows_its_secret_in_that_answer_only(gw):
+    form = await client_form(
+        gw,
+        allow="validator, json_to_*\r\n  customer.cz.*\r\n",
+        description="nightly <export>",
+        source="https://billing.example.com/out",
+        sends="application/json, text/csv; charset=utf-8",
+    )
+    r = await post(gw, "/ui/clients", form)
+    page = await r.text()
+    assert r.status == 201 and r.headers["Content-Type"].startswith("text/html")
+    assert r.headers["Cache-Control"] == "no-store" and "Location" not in r.headers
+    client_id, secret = MADE.search(page).groups()
+    assert "it is not shown again" in page and 'id="made"' in page
+    assert await gw.gateway.clients.authenticate(basic(client_id, secret)["Authorization"])
+    [made] = await clients(gw)
+    assert made["id"] == client_id and "secret" not in made
+    assert made["allow"] == ["validator", "json_to_*", "customer.cz.*"]
+    assert made["sends"] == ["application/json", "text/csv; charset=utf-8"]
+    assert made["description"] == "nightly <export>"
+    assert made["source"] == "https://billing.example.com/out"
+    assert 'name="name" value=""' in page  # the form is empty again, not the client's
+
+    later = await (await get(gw, "/ui")).text()
+    assert secret not in later and 'id="made"' not in later
+    assert f'<tr data-client="{client_id}">' in later
+    assert "<td>nightly &lt;export&gt;</td>" in later
+    assert "<code>json_to_*</code>, <code>customer.cz.*</code>" in later
+
+
+async def test_an_invalid_client_is_422_with_the_errors_next_to_the_fields(gw):
+    form = await client_form(gw, name="  ", allow="ok\nbad\x7fpattern", source="ftp://files")
+    r = await post(gw, "/ui/clients", form)
+    page = await r.text()
+    assert r.status == 422 and r.headers["Content-Type"].startswith("text/html")
+    assert 'id="client-errors"' in page and 'id="made"' not in page
+    assert "<li><b>name</b>:" in page and "<li><b>allow/1</b>:" in page
+    assert 'id="client-name" name="name" aria-invalid="true" value="  "' in page
+    assert 'id="client-allow" name="allow" aria-invalid="true"' in page
+    assert 'name="source" value="ftp://files"' in page
+    assert await clients(gw) == []
+    r = await post(gw, "/ui/clients", await client_form(gw, source="ftp://files"))
+    page = await r.text()
+    assert r.status == 422 and "<li><b>source</b>: an http or https URL, or empty" in page
+    assert '<span class="help bad">an http or https URL, or empty</span>' in page
+
+
+async def test_revoking_a_client_needs_the_csrf_token_and_removes_it(gw):
+    made = await (await gw.adm("POST", "/clients", {"name": "old", "allow": ["*"]})).json()
+    path = f"/ui/clients/{made['id']}/revoke"
+    page = await (await get(gw, "/ui")).text()
+    assert f'action="{path}"' in page and made["secret"] not in page
+
+    r = await post(gw, path, {})
+    assert r.status == 403 and "out of date" in await r.text()
+    r = await post(gw, path, {"csrf": "guess"})
+    assert r.status == 403
+    assert [c["id"] for c in await clients(gw)] == [made["id"]]
+
+    r = await post(gw, path, {"csrf": await csrf(gw)})
+    assert r.status == 303 and r.headers["Location"] == f"/ui?revoked={made['id']}"
+    assert await clients(gw) == []
+    page = await (await get(gw, r.headers["Location"])).text()
+    assert 'id="revoked"' in page and "data-client=" not in page and "No clients." in page
+    with_secret = basic(made["id"], made["secret"])["Authorization"]
+    with pytest.raises(InvalidCredentials):
+        await gw.gateway.clients.authenticate(with_secret)
+
+    r = await post(gw, path, {"csrf": await csrf(gw)})
+    assert r.status == 404 and "revoked already" in await r.text()
+
+
+async def test_a_cross_site_client_form_is_refused(gw):
+    made = await (await gw.adm("POST", "/clients", {"name": "kept", "allow": ["*"]})).json()
+    evil = {"Origin": "http://evil.example"}
+    r = await post(gw, "/ui/clients", await client_form(gw), headers=evil)
+    assert r.status == 403 and "another site" in await r.text()
+    r = await post(gw, f"/ui/clients/{made['id']}/revoke", {"csrf": await csrf(gw)}, evil)
+    assert r.status == 403
+    r = await post(gw, "/ui/clients", {"name": "billing", "allow": "*"})
+    assert r.status == 403 and "out of date" in await r.text()
+    assert [c["id"] for c in await clients(gw)] == [made["id"]]
+
+
+async def test_a_revoked_notice_needs_a_revoked_client(gw):
+    made = await (await gw.adm("POST", "/clients", {"name": "here", "allow": ["*"]})).json()
+    for query in (f"?revoked={made['id']}", "?revoked=<b>x</b>", "?revoked=x%0A"):
+        assert 'id="revoked"' not in await (await get(gw, "/ui" + query)).text(), query
+
+
+async def test_a_clients_text_is_escaped(gw):
+    body = {"name": "<script>alert(1)</script>", "allow": ["*"], "description": '"><img>'}
+    await gw.adm("POST", "/clients", body)
+    page = await (await get(gw, "/ui")).text()
+    assert "<script>" not in page and "<img>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "&quot;&gt;&lt;img&gt;" in page
+
+
+async def test_without_the_audit_there_is_no_audit_section(gw):
+    page = await (await get(gw, "/ui")).text()
+    assert 'id="audit"' not in page and "Clients are not required now" in page
+
+
+async def test_with_clients_required_the_page_shows_the_newest_audit_records(start_gateway):
+    gw = await start_gateway(gateway={"require_client_auth": True})
+    page = await (await post(gw, "/ui/clients", await client_form(gw))).text()
+    client_id, secret = MADE.search(page).groups()
+    assert (await gw.call("validator", {}, headers=basic(client_id, secret))).status == 200
+    assert (await gw.call("logger", {}, headers=basic(client_id, secret))).status == 403
+    assert (await gw.call("validator", {})).status == 401
+
+    page = await (await get(gw, "/ui")).text()
+    assert "Integration requests must carry a client" in page
+    assert 'id="audit"' in page and "Audit (3 newest)" in page
+    rows = re.findall(r"<tr><td><time.*?</tr>", page.split('id="audit"')[1])
+    assert [re.search(r'class="num">(\d+)<', row).group(1) for row in rows] == [
+        "401",
+        "403",
+        "200",
+    ]
+    assert f"<code>{client_id}</code>" in rows[1] and "<code>validator@1.0.0</code>" in rows[2]
+    assert secret not in page

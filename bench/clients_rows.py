@@ -1,0 +1,110 @@
+"""Rows of scoped clients and audit (SPEC §9), against an open gateway run beside them.
+
+Three `integration-gateway serve` processes on CPU 0, each with the same pipe
+(`validator | JSON -> XML`) deployed and the same body: open (no clients, no audit), with
+clients required and audit off (an authorised hit: the credentials and the grant, both
+remembered), and with clients required and audit on (SPEC's default then). Rounds
+alternate the three under wrk at -c32, each round starting with the next; the figures
+are the CPU µs a request each costs over the open one (the target: an authorised hit at
+most 5 µs over an open one), the ratio of requests a second, and the p99 latency added.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import statistics
+import urllib.request
+from pathlib import Path
+
+from bench import machine
+from bench.http_rows import BODY, deploy
+from bench.procs import SERVER_CPU, Run, free_port, gateway_argv, servers, workdir, wrk, wrk_script
+from bench.table import Row
+
+PIPE = "validator | JSON -> XML"
+GROUP = "clients and audit (`validator | JSON -> XML` -c32, against an open gateway)"
+
+
+def _config(folder: Path, name: str, extra: str) -> tuple[Path, int, int]:
+    port, admin = free_port(), free_port()
+    home = folder / name
+    home.mkdir()
+    config = home / "config.toml"
+    config.write_text(
+        f"[gateway]\nport = {port}\n{extra}\n[admin]\nport = {admin}\n[purge]\ninterval_s = 0\n"
+    )
+    return config, port, admin
+
+
+def client_authorization(admin: int) -> str:
+    """A client allowed `*`, as the Authorization value wrk sends."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{admin}/clients",
+        data=json.dumps({"name": "bench", "allow": ["*"]}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request) as answer:
+        made = json.loads(answer.read())
+    return "Basic " + base64.b64encode(f"{made['id']}:{made['secret']}".encode()).decode()
+
+
+def clients_rows(*, seconds: float, rounds: int, smoke: bool) -> list[Row]:
+    folder = workdir()
+    kinds = {
+        "open": "",
+        "authorised": "require_client_auth = true\n[audit]\nenabled = false",
+        "audited": "require_client_auth = true",
+    }
+    specs, ports, admins = [], {}, {}
+    for name, extra in kinds.items():
+        config, ports[name], admins[name] = _config(folder, name, extra)
+        health = f"http://127.0.0.1:{ports[name]}/_gateway/health"
+        specs.append((name, gateway_argv(config), SERVER_CPU, health, config.parent))
+    with servers(*specs) as running:
+        scripts = {}
+        for name in kinds:
+            headers = (
+                {} if name == "open" else {"Authorization": client_authorization(admins[name])}
+            )
+            deploy(f"http://127.0.0.1:{ports[name]}/", PIPE, headers)
+            scripts[name] = wrk_script(folder, name, BODY, {"Integration-Config": PIPE, **headers})
+        runs: dict[str, list[Run]] = {name: [] for name in kinds}
+        names = list(kinds)
+        for i in range(rounds):
+            # Each round starts with another: whichever runs first in a round runs a little
+            # faster here (two identical gateways differ by 16 µs in a fixed order, by
+            # -6 µs rotated), so the order's share falls on all three alike.
+            for name in names[i % 3 :] + names[: i % 3]:
+                runs[name].append(
+                    wrk(f"http://127.0.0.1:{ports[name]}/", scripts[name], seconds=seconds,
+                        connections=32, measured=[running[name]])
+                )  # fmt: skip
+    return _rows(runs)
+
+
+def _median(runs: list[Run], field: str) -> float:
+    return statistics.median(getattr(r, field) for r in runs)
+
+
+def _rows(runs: dict[str, list[Run]]) -> list[Row]:
+    open_cpu, open_rate = _median(runs["open"], "cpu_us"), _median(runs["open"], "rate")
+    open_p99 = _median(runs["open"], "p99_ms")
+    rows = []
+    for name, what in (
+        ("authorised", "an authorised hit"),
+        ("audited", "an authorised hit, audited"),
+    ):
+        cpu, rate = _median(runs[name], "cpu_us"), _median(runs[name], "rate")
+        target, met = "", None
+        if name == "authorised":
+            target, limit = machine.target(5.0, "µs")
+            met = cpu - open_cpu <= limit
+        rows += [
+            Row(GROUP, f"{what}: CPU a request over an open hit", cpu - open_cpu, "µs",
+                open_cpu, "µs open", open_cpu / cpu, target, met),
+            Row(GROUP, f"{what}: req/s", rate, "req/s", open_rate, "open", rate / open_rate),
+            Row(GROUP, f"{what}: p99 added latency", _median(runs[name], "p99_ms") - open_p99,
+                "ms", open_p99, "ms open"),
+        ]  # fmt: skip
+    return rows

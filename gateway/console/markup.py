@@ -1,0 +1,23 @@
+"""The pieces of HTML every part of the console is written with: its templates, escaping,
+a time. Imports nothing of the console, so that each part may import it."""
+
+from __future__ import annotations
+
+from html import escape
+from importlib import resources
+
+
+def template(name: str) -> str:
+    """The text of templates/NAME."""
+    return (resources.files("gateway.console") / "templates" / name).read_text(encoding="utf-8")
+
+
+def esc(value: object) -> str:
+    """`value` as text safe in an element and in a quoted attribute."""
+    return escape(str(value), quote=True)
+
+
+def time_tag(stamp: str) -> str:
+    """An RFC 3339 time as a `<time>`: the date and the time of day, the whole on hover."""
+    shown = f"<span>{esc(stamp[:10])}</span> <span>{esc(stamp[11:19])}</span>"
+    return f'<time datetime="{esc(stamp)}" title="{esc(stamp)}">{shown}</time>'
