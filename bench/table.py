@@ -54,7 +54,8 @@ def render(rows: Iterable[Row], *, markdown: bool = False) -> str:
         for row in rows:
             if row.group != group:
                 group = row.group
-                lines.append(f"| **{group}** |" + " |" * (len(HEADS) - 1))
+                title = group.replace("|", "\\|")
+                lines.append(f"| **{title}** |" + " |" * (len(HEADS) - 1))
             lines.append("| " + " | ".join(c.replace("|", "\\|") for c in row.cells()) + " |")
         return "\n".join(lines)
     table = [HEADS] + [row.cells() for row in rows]

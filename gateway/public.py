@@ -211,7 +211,7 @@ async def _integrate(
         gw.applications.touch(application, hit=cache != "miss")
         headers = request.headers
         if client is not None and "Authorization" in headers:
-            headers = _without_credentials(headers)
+            headers = without_credentials(headers)
         context = RequestContext(
             method=request.method,
             path=request.path,
@@ -251,7 +251,7 @@ async def _admit_before_assembly(
         raise not_allowed(client, refused)
 
 
-def _without_credentials(headers: Any) -> CIMultiDictProxy[str]:
+def without_credentials(headers: Any) -> CIMultiDictProxy[str]:
     """The request's headers but the verified `Authorization`: no stage sees a secret."""
     kept = CIMultiDict(headers)
     kept.popall("Authorization", None)

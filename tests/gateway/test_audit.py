@@ -62,8 +62,8 @@ async def test_a_failed_write_keeps_the_batch_for_the_next(tmp_path):
 def test_prune_removes_only_records_older_than_the_limit(tmp_path):
     store = AuditStore(tmp_path / "a.sqlite")
     now = time.time()
-    old = AuditRecord(None, "old", (), now - 40 * 86400, now - 40 * 86400, 200)
-    new = AuditRecord(None, "new", (), now, now, 200)
+    old = AuditRecord.of(None, "old", (), now - 40 * 86400, now - 40 * 86400, 200)
+    new = AuditRecord.of(None, "new", (), now, now, 200)
     store.write([old, new])
     assert store.prune(now - 30 * 86400) == 1
     assert [r["key"] for r in store.query()] == ["new"]
@@ -71,7 +71,7 @@ def test_prune_removes_only_records_older_than_the_limit(tmp_path):
 
 def test_times_are_rfc3339_utc_with_milliseconds(tmp_path):
     store = AuditStore(tmp_path / "a.sqlite")
-    store.write([AuditRecord("c", "k", ("s",), 1764633600.1234, 1764633600.5, 403)])
+    store.write([AuditRecord.of("c", "k", ("s",), 1764633600.1234, 1764633600.5, 403)])
     (r,) = store.query()
     assert (
         r["received"] == "2025-12-02T00:00:00.123Z" and r["finished"] == "2025-12-02T00:00:00.500Z"
