@@ -81,6 +81,8 @@ class Application:
         # Fixed at deployment, read on every request.
         self._names = [p.service.name for p in plan.stages]
         self.stage_ids = tuple(p.service.id for p in plan.stages)  # an audit record's
+        # Each stage's `Server-Timing` entry but its duration, written once.
+        self._timing_names = [f's{i};desc="{name}";dur=' for i, name in enumerate(self._names)]
         self._now: list[Callable[[Message, RequestContext], Message | None] | None] = [
             getattr(stage, "invoke_now", None) for stage in stages
         ]
@@ -89,6 +91,11 @@ class Application:
         self._accepted: list[set[str]] = [set() for _ in stages]
         # Re-measured on a use only if some stage's size may change while in use.
         self.fixed_size = all(getattr(stage, "fixed_size", False) for stage in stages)
+
+    def server_timing(self, timings: list[StageTiming]) -> str:
+        """The `Server-Timing` header of a request's stage timings (SPEC §2)."""
+        names = self._timing_names
+        return ", ".join([f"{names[t.index]}{t.ms:.2f}" for t in timings])
 
     @property
     def service_ids(self) -> frozenset[str]:

@@ -82,9 +82,14 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
     if request.path.startswith(RESERVED):
         raise NotFound(f"{request.path} is not a gateway endpoint")
     values = request.headers.getall(HEADER, [])
-    if values:
-        return await integrate(request, values)
-    return await forward(request)
+    if not values:
+        return await forward(request)
+    gw = request.app[GATEWAY]
+    tracing = gw.tracing
+    if tracing.tracer is None:
+        return await _counted(gw, request, values, None)
+    with tracing.request(request.method, request.path, request.headers) as span:
+        return await _counted(gw, request, values, span)
 
 
 async def forward(request: web.Request) -> web.StreamResponse:
@@ -103,15 +108,6 @@ async def forward(request: web.Request) -> web.StreamResponse:
     )
     gw.metrics.basic_requests.add((route.prefix, str(response.status)))
     return response
-
-
-async def integrate(request: web.Request, value: list[str]) -> web.Response:
-    gw = request.app[GATEWAY]
-    tracing = gw.tracing
-    if tracing.tracer is None:
-        return await _counted(gw, request, value, None)
-    with tracing.request(request.method, request.path, request.headers) as span:
-        return await _counted(gw, request, value, span)
 
 
 async def _counted(gw: Gateway, request: web.Request, value: list[str], span: Any) -> web.Response:
@@ -234,7 +230,7 @@ async def _integrate(
         headers={
             "Content-Type": message.content_type,
             "Integration-Cache": cache,
-            "Server-Timing": ", ".join(t.server_timing() for t in timings),
+            "Server-Timing": application.server_timing(timings),
         },
     )
 
