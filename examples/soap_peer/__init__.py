@@ -85,6 +85,10 @@ def application() -> WsgiApp:
 
 class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True
+    # socketserver's default backlog is 5: sixteen clients connecting at once (a
+    # benchmark, a burst) found connections reset. wsgiref answers one request a
+    # connection, so every call connects anew.
+    request_queue_size = 128
 
 
 class _QuietHandler(WSGIRequestHandler):

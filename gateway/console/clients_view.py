@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import quote
 
 from gateway.console.forms import CLIENT_FIELDS
-from gateway.console.markup import esc, template, time_tag
+from gateway.console.markup import esc, field_row, template, time_tag
 
 CLIENTS = Template(template("clients.html"))
 AUDIT = Template(template("audit.html"))
@@ -143,7 +143,6 @@ def _fields(entered: Mapping[str, str] | None, errors: Sequence[Mapping[str, str
         else:
             kind = "url" if name == "source" else "text"
             control = f'<input type="{kind}" {at} value="{value}"{" required" * (name == "name")}>'
-        note = f'<span class="help bad">{esc("; ".join(bad[name]))}</span>' if name in bad else ""
-        note = note or f'<span class="help">{esc(help_text)}</span>'
-        rows.append(f'<label for="client-{name}">{name}</label>{control}{note}')
+        error = "; ".join(bad[name]) if name in bad else None
+        rows.append(field_row(f"client-{name}", name, control, error, help_text))
     return "\n".join(rows)

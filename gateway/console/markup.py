@@ -17,6 +17,16 @@ def esc(value: object) -> str:
     return escape(str(value), quote=True)
 
 
+def field_row(label_for: str, label: str, control: str, error: str | None, help: str) -> str:
+    """A form's row: its label, its control, and its error (when it has one) or its help."""
+    note = (
+        f'<span class="help bad">{esc(error)}</span>'
+        if error is not None
+        else f'<span class="help">{esc(help)}</span>'
+    )
+    return f'<label for="{label_for}">{esc(label)}</label>{control}{note}'
+
+
 def time_tag(stamp: str) -> str:
     """An RFC 3339 time as a `<time>`: the date and the time of day, the whole on hover."""
     shown = f"<span>{esc(stamp[:10])}</span> <span>{esc(stamp[11:19])}</span>"

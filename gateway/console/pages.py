@@ -18,7 +18,7 @@ from aiohttp import web
 
 from gateway.console.clients_view import AUDIT_SHOWN, ClientForm, audit_section, clients_section
 from gateway.console.forms import POLICY_FIELDS, client_id, count, ordered, size, sort_of
-from gateway.console.markup import esc, template, time_tag
+from gateway.console.markup import esc, field_row, template, time_tag
 from gateway.keys import gateway_of
 
 PAGE = "/ui"
@@ -196,9 +196,7 @@ def _policy_fields(
             value = entered.get(name, "") if entered is not None else _plain(current[name])
             kind = 'type="text"' if name == "cron" else 'type="number" min="0" step="any"'
             control = f'<input {kind} id="{name}" name="{name}" value="{esc(value)}"{invalid}>'
-        note = f'<span class="help bad">{esc(bad[name])}</span>' if name in bad else ""
-        note = note or f'<span class="help">{esc(help_text)}</span>'
-        rows.append(f'<label for="{name}">{name}</label>{control}{note}')
+        rows.append(field_row(name, name, control, bad.get(name), help_text))
     return "\n".join(rows)
 
 
