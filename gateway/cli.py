@@ -70,7 +70,23 @@ def _parser() -> argparse.ArgumentParser:
     i.add_argument("source", help="a URL, or a file to send as the document")
     i.add_argument("--prefix", help="name prefix of the entries")
     i.add_argument("--base-url", help="where the service lives (for a document)")
-    i.add_argument("--version", help="version of the entries (default 1.0.0)")
+    i.add_argument(
+        "--version", help="version of the entries (default 1.0.0; OpenAPI: its info.version)"
+    )
+    i.add_argument("--connection", help="the [connections.NAME] every entry made calls with")
+    i.add_argument("--server-url", help="OpenAPI: the API's base URL, over the document's servers")
+    i.add_argument(
+        "--refresh-s", type=float, help="re-read the source on this period (seconds; 0: never)"
+    )
+    i.add_argument(
+        "--with",
+        dest="documents",
+        metavar="FILE",
+        action="append",
+        default=[],
+        help="OpenAPI: a file the document refers to (by its path relative to the document); "
+        "repeat for more",
+    )
 
     _admin_command(sub, "services", "list registered services")
     _admin_command(sub, "apps", "list deployed applications")
@@ -263,9 +279,15 @@ def _admin(args: argparse.Namespace, config: configuration.Config) -> int:
                 body["document"] = source.read_text()
             else:
                 body["url"] = args.source
-            for key in ("prefix", "base_url", "version"):
+            for key in ("prefix", "base_url", "version", "connection", "server_url", "refresh_s"):
                 if getattr(args, key):
                     body[key] = getattr(args, key)
+            if args.documents:
+                folder = source.parent if "document" in body else Path.cwd()
+                body["documents"] = {
+                    Path(f).resolve().relative_to(folder.resolve()).as_posix(): Path(f).read_text()
+                    for f in args.documents
+                }
             result = _call(base, token, "POST", "/imports", body)
     except _Answered as e:
         print(json.dumps(e.problem, indent=2), file=sys.stderr)

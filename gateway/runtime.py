@@ -25,6 +25,7 @@ from gateway.applist import ApplicationList, Clock, PurgeReport
 from gateway.audit import AuditLog
 from gateway.clients import Clients
 from gateway.config import SERVICE_SETTINGS, Config
+from gateway.imports import Refresher
 from gateway.metrics import Metrics
 from gateway.proxy import Proxy
 from gateway.scheduler import PurgeScheduler
@@ -153,6 +154,7 @@ class Gateway:
         self._stopped = False
         self.requests_in_progress = 0  # on both listeners, kept by the error middleware
         self._name_groups: tuple[object, int, NameGroups] | None = None
+        self.refresher = Refresher(self)  # imports with refresh_s
 
     def _stored_policy(self) -> PurgePolicy:
         stored = self.repository.get_setting(POLICY_SETTING)
@@ -338,6 +340,7 @@ class Gateway:
         self.scheduler.start(self.applications.policy)
         if self.audit is not None:
             self.audit.start()
+        self.refresher.start()
 
     async def purge(self, policy: PurgePolicy, trigger: str) -> PurgeReport:
         """Purge now; `trigger` is "schedule", "request" (or "deploy", from the list)."""
@@ -374,6 +377,7 @@ class Gateway:
             return
         self._stopped = True
         self.scheduler.shutdown()
+        await self.refresher.stop()
         for task in [*self._scheduled, *self._assembling.values()]:
             task.cancel()
         if self.audit is not None:

@@ -221,6 +221,12 @@ class GuardedTransport(Transport):
         self.loaded[url] = content
         return content
 
+    def fetch(self, url: str) -> bytes:
+        """What `url` answers, under the policy (each redirect too), not parsed."""
+        if len(self.fetched) >= MAX_DOCUMENTS:
+            raise FetchFailed(f"more than {MAX_DOCUMENTS} documents to fetch")
+        return self._fetch(url)
+
     def _fetch(self, url: str) -> bytes:
         current = url
         for _ in range(MAX_REDIRECTS + 1):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import uuid
 from dataclasses import dataclass, field
@@ -19,6 +20,9 @@ class ImportRecord:
     base_url: str | None = None
     prefix: str | None = None
     version: str | None = None
+    # What else the import was made with, for a refresh (OpenAPI: server_url, documents,
+    # connection, refresh_s).
+    options: dict[str, Any] = field(default_factory=dict, hash=False)
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     created: datetime = field(default_factory=lambda: datetime.now(UTC))
 
@@ -30,6 +34,7 @@ class ImportRecord:
             "base_url": self.base_url,
             "prefix": self.prefix,
             "version": self.version,
+            **{k: v for k, v in self.options.items() if k != "documents"},
             "created": self.created.astimezone(UTC).isoformat().replace("+00:00", "Z"),
         }
         if document:
@@ -46,5 +51,6 @@ def import_record(row: sqlite3.Row) -> ImportRecord:
         base_url=row["base_url"],
         prefix=row["prefix"],
         version=row["version"],
+        options=json.loads(row["options"]),
         created=datetime.fromisoformat(row["created"]),
     )

@@ -44,5 +44,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             secret_created TEXT NOT NULL
         )""",
     ),
+    # What else an import was made with (OpenAPI's server_url, documents...), as JSON.
+    ("ALTER TABLE imports ADD COLUMN options TEXT NOT NULL DEFAULT '{}'",),
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -228,11 +228,11 @@ class Repository:
         changes = Changes(added=[], changed=[], removed=[])
         with self._write() as db:
             db.execute(
-                "INSERT INTO imports (id, kind, url, document, base_url, prefix, version, created)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
+                "INSERT INTO imports (id, kind, url, document, base_url, prefix, version, created,"
+                " options) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
                 " kind = excluded.kind, url = excluded.url, document = excluded.document,"
                 " base_url = excluded.base_url, prefix = excluded.prefix,"
-                " version = excluded.version",
+                " version = excluded.version, options = excluded.options",
                 (
                     record.id,
                     record.kind,
@@ -242,6 +242,7 @@ class Repository:
                     record.prefix,
                     record.version,
                     record.created.astimezone(UTC).isoformat(),
+                    json.dumps(record.options, sort_keys=True),
                 ),
             )
             before = {

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import re
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +35,7 @@ from igwcore.problems import InvalidEntry
 from repository.entry import ServiceEntry, TargetCheck
 from repository.fetch import FetchPolicy, WsdlUnavailable
 from repository.import_record import ImportRecord
+from repository.names import ident, ident_name, unique
 from repository.wsdlcache import (
     SoapPort,
     Wsdl,
@@ -50,7 +50,6 @@ __all__ = ["WsdlImport", "entries_from", "ident", "ident_name", "import_wsdl", "
 
 INPUT = ("application/xml", "application/json")
 OUTPUT = "application/xml"
-_NOT_IDENT_CHAR = re.compile(r"[^A-Za-z0-9_-]")
 
 
 # -- import -------------------------------------------------------------------------------
@@ -201,31 +200,6 @@ def _operations_by_service(wsdl: Wsdl) -> dict[str, dict[str, list[SoapPort]]]:
 
 
 # -- names and parameters -----------------------------------------------------------------
-
-
-def ident(part: str) -> str:
-    """One part of a name as an ident: other characters `_`, a leading digit `_`-prefixed."""
-    text = _NOT_IDENT_CHAR.sub("_", part) or "_"
-    if text[0].isdigit():
-        return "_" + text
-    if text[0] == "-":
-        return "_" + text[1:]
-    return text
-
-
-def ident_name(name: str) -> str:
-    """Each dot-separated part of `name` as an ident (SPEC §5)."""
-    return ".".join(ident(part) for part in name.split("."))
-
-
-def unique(name: str, taken: set[str]) -> str:
-    """`name`, or `name_2`, `name_3`... the first not in `taken` (which it joins)."""
-    candidate, n = name, 1
-    while candidate in taken:
-        n += 1
-        candidate = f"{name}_{n}"
-    taken.add(candidate)
-    return candidate
 
 
 def json_type(xsd_type: Any) -> str:

@@ -18,7 +18,8 @@ headers and cookies, and the connection's headers. Decisions where SPEC is silen
   `X-Request-Id`. A parameter may not set `Host`, `Content-Length`,
   `Transfer-Encoding` or `Connection` (the entry fails to deploy). Cookie values are
   percent-encoded outside RFC 6265's cookie-octet.
-- A GET or DELETE with an empty input is sent without a body.
+- A GET, DELETE, HEAD or OPTIONS with an empty input is sent without a body; with
+  `"body": false` in the target, no request has one.
 - Redirects are never followed: a 3xx is /stage-failed naming its `Location`, so a
   stage never ends up talking to a host its entry did not name.
 - The answer is capped at `[gateway] max_body_bytes` (after decompression);
@@ -50,8 +51,8 @@ from igwcore.message import Message, RequestContext
 from igwcore.problems import ArgumentError, StageError
 from repository.entry import ServiceEntry
 
-METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
-BODYLESS_WHEN_EMPTY = frozenset({"GET", "DELETE"})
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+BODYLESS_WHEN_EMPTY = frozenset({"GET", "DELETE", "HEAD", "OPTIONS"})
 PLACEMENTS = ("path", "query", "header", "cookie")
 PLACEHOLDER_RE = re.compile(r"\{([^{}/]+)\}")
 TOKEN_RE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
@@ -158,6 +159,7 @@ class HttpStage:
         self._max_body_bytes = max_body_bytes
         self._session = stage_session(timeout_s)
         self._where = f"upstream ({parts.method} {parts.url.with_query(None)})"
+        self._sends_body = entry.target.get("body", True) is not False
 
     @property
     def closed(self) -> bool:
@@ -168,7 +170,7 @@ class HttpStage:
             raise StageError("the stage is closed")
         headers = CIMultiDict(self._parts.headers)
         data: bytes | io.BytesIO | None = message.body
-        if not message.body and self._parts.method in BODYLESS_WHEN_EMPTY:
+        if not self._sends_body or (not message.body and self._parts.method in BODYLESS_WHEN_EMPTY):
             data = None
         else:
             headers["Content-Type"] = message.content_type
@@ -239,6 +241,9 @@ class HttpKind:
             },
             "method": {"type": "string", "enum": list(METHODS)},
             "connection": {"type": "string", "minLength": 1},
+            # false: the operation takes no body, so none is sent whatever the input
+            # (an imported OpenAPI operation without a requestBody).
+            "body": {"type": "boolean"},
         },
         "additionalProperties": False,
     }

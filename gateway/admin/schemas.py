@@ -53,6 +53,10 @@ SCHEMAS: dict[str, Any] = {
             "base_url": {"type": "string"},
             "prefix": {"type": "string"},
             "version": {"type": "string"},
+            "connection": {"type": "string"},
+            "server_url": {"type": "string"},
+            "documents": {"type": "object", "additionalProperties": {"type": "string"}},
+            "refresh_s": {"type": "number", "minimum": 0},
         },
     },
     "Import": {"type": "object", "additionalProperties": True},
@@ -61,6 +65,7 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "id": {"type": "string"},
             "items": {"type": "array", "items": ref("ServiceEntry")},
+            "warnings": _STRINGS,
         },
     },
     "ResolveRequest": {

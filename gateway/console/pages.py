@@ -206,13 +206,23 @@ def _plain(value: Any) -> str:
     return str(value)
 
 
+def _params_cell(params: Mapping[str, Any]) -> str:
+    """Each parameter: its name, where it goes (an http one's `in`), and its description."""
+    lines = []
+    for name, schema in params.items():
+        where = f" ({esc(schema['in'])})" if isinstance(schema.get("in"), str) else ""
+        doc = schema.get("description")
+        lines.append(f"<code>{esc(name)}</code>{where}" + (f": {esc(doc)}" if doc else ""))
+    return "<br>".join(lines)
+
+
 def _service_rows(services: list[dict[str, Any]]) -> str:
     rows = [
         f'<tr data-id="{esc(s["id"])}"><td><code>{esc(s["id"])}</code></td>'
         f"<td>{esc(s['kind'])}</td><td>{'yes' if s['enabled'] else '<b>no</b>'}</td>"
         f"<td><code>{esc(', '.join(s['input']))}</code></td>"
         f"<td><code>{esc(s['output'])}</code></td>"
-        f"<td>{esc(s['description'])}</td></tr>"
+        f"<td>{esc(s['description'])}</td><td>{_params_cell(s['params'])}</td></tr>"
         for s in services
     ]
-    return "\n".join(rows) or '<tr><td colspan="6" class="empty">No services.</td></tr>'
+    return "\n".join(rows) or '<tr><td colspan="7" class="empty">No services.</td></tr>'
