@@ -165,8 +165,11 @@ def _same_source(gw: Any, kind: str, url: str | None, base_url: str | None) -> s
 
 async def _undeploy(gw: Any, result: WsdlImport | OpenApiImport, changes: Any) -> None:
     """Every application using an entry of the import goes, changed or not: the WSDL
-    behind an unchanged entry (its schema, its address) may have changed."""
+    behind an unchanged entry (its schema, its address) may have changed; and every one
+    whose header would now resolve to an entry it added."""
     await gw.services_changed([*(e.id for e in result.entries), *changes["removed"]])
+    added = set(changes["added"])
+    await gw.registered([e for e in result.entries if e.id in added])
 
 
 class Refresher:

@@ -31,7 +31,7 @@ from gateway.proxy import Proxy
 from gateway.scheduler import PurgeScheduler
 from gateway.tracing import Tracing
 from igwcore.descriptor import ByName, Descriptor
-from igwcore.problems import ServiceNotFound
+from igwcore.problems import Problem, ServiceNotFound
 from repository.audit import AuditStore
 from repository.builtins import BUILTIN_ENTRIES
 from repository.clients import Client, ClientStore
@@ -332,6 +332,43 @@ class Gateway:
         if keys:
             log.info("undeployed %d applications using %s", len(keys), ", ".join(ids))
         return keys
+
+    async def registered(self, entries: list[ServiceEntry]) -> list[str]:
+        """Undeploy the applications whose header would now resolve otherwise, `entries`
+        being new or enabled again (SPEC §5): a newer version of a signature, a new
+        signature or converter that makes a stage ambiguous. Those that could be touched
+        (a stage of one of the names, a by-IO or inserted converter when a converter
+        came, a stage of the same WSDL) are planned again and compared."""
+        if not entries:
+            return []
+        names = {e.name for e in entries}
+        converter = any(e.converter for e in entries)
+        wsdls = {e.target.get("wsdl") for e in entries if e.kind == "soap"} - {None}
+        stale = []
+        for application in self.applications:
+            if not any(
+                s.service.name in names
+                or (converter and (s.inserted or "->" in s.descriptor))
+                or s.service.target.get("wsdl") in wsdls
+                for s in application.plan.stages
+            ):
+                continue
+            parsed = self.parse_uncached(application.canonical)
+            try:
+                plan = await self.assembler.plan(parsed.descriptors, parsed.canonical, parsed.key)
+            except Problem:
+                stale.append(application.key)  # now ambiguous, or no longer resolvable
+                continue
+            if tuple(s.service.id for s in plan.stages) != application.stage_ids:
+                stale.append(application.key)
+        if stale:
+            self.applications.remove(stale)
+            log.info(
+                "undeployed %d applications that %s now resolve otherwise",
+                len(stale),
+                ", ".join(sorted(e.id for e in entries)),
+            )
+        return stale
 
     async def start(self) -> None:
         # Document imports' texts, so that their stages deploy with no URL to fetch.

@@ -30,6 +30,7 @@ async def add_service(request: web.Request) -> web.Response:
     gw = gateway_of(request)
     entry = ServiceEntry.from_json(await json_body(request), check_target=gw.check_target)
     added = gw.repository.add(entry)
+    await gw.registered([added])
     log.info("registered %s", added.id)
     return web.json_response(added.to_json(), status=201)
 
@@ -49,6 +50,7 @@ async def replace_service(request: web.Request) -> web.Response:
     replaced = gw.repository.replace(sid, entry)
     gw.held.pop(sid, None)  # it passed the rules that held it back
     await gw.services_changed([sid])
+    await gw.registered([replaced])
     log.info("replaced %s", sid)
     return web.json_response(replaced.to_json())
 
@@ -74,6 +76,8 @@ async def _set_enabled(request: web.Request, enabled: bool) -> web.Response:
         )
     entry = gw.repository.set_enabled(sid, enabled)
     await gw.services_changed([sid])
+    if enabled:
+        await gw.registered([entry])
     log.info("%s %s", "enabled" if enabled else "disabled", sid)
     return web.json_response(entry.to_json())
 
@@ -93,6 +97,7 @@ async def reload_services(request: web.Request) -> web.Response:
     gw.held.clear()
     gw.held.update(gw.held_back())
     await gw.services_changed([*changes["changed"], *changes["removed"]])
+    await gw.registered([gw.repository.get(id) for id in [*changes["added"], *changes["changed"]]])
     return web.json_response(changes)
 
 
