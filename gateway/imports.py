@@ -151,14 +151,17 @@ async def refresh(gw: Any, record: ImportRecord) -> Changes:
 
 
 def _same_source(gw: Any, kind: str, url: str | None, base_url: str | None) -> str | None:
-    """The import this one repeats (same URL, or same base URL for a document): re-importing
-    a document updates that import's entries rather than clashing with them."""
+    """The import this one repeats: the same source, whether by URL or as a document with
+    that `base_url` (SPEC §5: one import, not two). Importing it again updates that
+    import's entries rather than clashing with them."""
+    where = url if url is not None else base_url
+    if not where:
+        return None
     for record in gw.repository.list_imports():
         if record.kind != kind:
             continue
-        if url is not None and record.url is not None and same_url(record.url, url):
-            return record.id
-        if url is None and base_url and record.base_url and same_url(record.base_url, base_url):
+        known = record.url if record.url is not None else record.base_url
+        if known and same_url(known, where):
             return record.id
     return None
 

@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+import jsonschema
 import yaml
 from openapi_spec_validator import OpenAPIV30SpecValidator, OpenAPIV31SpecValidator
 from referencing import Registry, Resource
@@ -59,7 +60,9 @@ IGNORED_HEADERS = frozenset({"accept", "content-type", "authorization"})
 NO_SERVER = "http://server-url-not-set.invalid"
 SYNTHETIC_BASE = "http://document.invalid/openapi"
 MAX_DEPTH = 32  # nested schemas inlined, at most
+MAX_NODES = 2_000_000  # values in a document; and inlined into one import's schemas
 MAX_WARNINGS = 50
+STRICT_MAX_CHARS = 2_000_000
 DESCRIPTION_CHARS = 2000
 _NOT_VERSION = re.compile(r"[^A-Za-z0-9._+-]+")
 _NOT_NAME = re.compile(r"[^A-Za-z0-9]+")
@@ -77,16 +80,40 @@ _Loader.yaml_implicit_resolvers = {
 
 
 def parse_text(text: str, where: str) -> Any:
-    """A YAML or JSON document's value; 422 naming `where` when it is neither."""
+    """A YAML or JSON document's value; 422 naming `where` when it is neither, or when it
+    holds more than `MAX_NODES` values once YAML's aliases are counted where they stand
+    (a document of aliases of aliases is small as text and vast as a tree)."""
     try:
         if text.lstrip().startswith("{"):
-            return json.loads(text)
-        return yaml.load(text, Loader=_Loader)  # a SafeLoader
+            value = json.loads(text)
+        else:
+            value = yaml.load(text, Loader=_Loader)  # a SafeLoader
     except (ValueError, yaml.YAMLError) as e:
         reason = f"neither JSON nor YAML: {str(e).splitlines()[0][:300]}"
         raise InvalidEntry(
             f"{where} cannot be read: {reason}", errors=[{"field": where, "reason": reason}]
         ) from None
+    if not _within(value, MAX_NODES):
+        reason = f"more than {MAX_NODES} values, its aliases expanded"
+        raise InvalidEntry(
+            f"{where} cannot be read: {reason}", errors=[{"field": where, "reason": reason}]
+        )
+    return value
+
+
+def _within(value: Any, limit: int) -> bool:
+    """Whether `value` has at most `limit` values, each counted wherever it stands."""
+    stack, count = [value], 0
+    while stack:
+        node = stack.pop()
+        count += 1
+        if count > limit:
+            return False
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return True
 
 
 @dataclass
@@ -143,6 +170,9 @@ class OpenApiDocument:
         if depth > MAX_DEPTH:
             self.warn(f"{where}: nested more than {MAX_DEPTH} deep; the rest accepts anything")
             return {}
+        self._inlined += 1
+        if self._inlined > MAX_NODES:
+            raise _Unresolved(where, f"more than {MAX_NODES} values once its $refs are inlined")
         if isinstance(node, list):
             return [self.schema(v, base, where, depth + 1) for v in node]
         if not isinstance(node, Mapping):
@@ -161,6 +191,7 @@ class OpenApiDocument:
         return _from_30(out) if self.version.startswith("3.0") else out
 
     _inlining: set[tuple[str, str]] = field(default_factory=set)
+    _inlined: int = 0
 
 
 class _Unresolved(Exception):
@@ -217,7 +248,10 @@ def read_document(
         raise LookupError(f"{uri} is not among the documents given")
 
     document = OpenApiDocument(spec=spec, base=base, url=url, retrieve=retrieve)
-    _validate(document)
+    if len(text) <= STRICT_MAX_CHARS:
+        _validate(document)
+    else:  # the strict validator takes minutes over the largest real documents
+        document.warn(f"not validated strictly: {len(text)} characters, over {STRICT_MAX_CHARS}")
     return document
 
 
@@ -421,10 +455,31 @@ def _params(
         if param.get("description"):
             schema.setdefault("description", str(param["description"])[:DESCRIPTION_CHARS])
         required = bool(param.get("required")) or where == "path"
+        _checked(document, schema, here)
         if not required and "default" not in schema:
             schema["default"] = None
         out[key] = schema
     return out
+
+
+def _checked(document: OpenApiDocument, schema: dict[str, Any], where: str) -> None:
+    """Make `schema` one the validator can run, in place: a schema JSON Schema refuses
+    takes anything; a default its own schema refuses is left out (real documents have
+    both, and neither should cost the whole import)."""
+    try:
+        jsonschema.Draft202012Validator.check_schema(schema)
+    except jsonschema.SchemaError as e:
+        kept = {k: schema[k] for k in ("in", "wire_name", "description", "default") if k in schema}
+        schema.clear()
+        schema.update(kept)
+        document.warn(
+            f"{where}: its schema is not one JSON Schema can run ({e.message[:200]}); "
+            "it takes any value"
+        )
+    default = schema.get("default")
+    if default is not None and not jsonschema.Draft202012Validator(schema).is_valid(default):
+        document.warn(f"{where}: its default {default!r} fails its own schema; left out")
+        del schema["default"]
 
 
 def _param_schema(

@@ -251,14 +251,19 @@ class WsdlCache:
 
 
 def remember_imports(cache: WsdlCache, records: Iterable[ImportRecord]) -> int:
-    """Give the cache back the texts of document imports (at start, from the repository's
-    import records), so that their stages deploy without a URL to fetch; answer how many."""
+    """Give the cache back the texts imports were made from (at start, from the repository's
+    import records), so that their stages deploy without fetching the WSDL again — a URL
+    import's host may be down at a restart; answer how many. (Documents a URL import's
+    WSDL imports in turn are fetched when first needed.)"""
     count = 0
     for record in records:
-        if record.kind != "wsdl" or record.url is not None:
+        if record.kind != "wsdl" or not record.document:
             continue
         text = document_bytes(record.document)
-        url = canonical_url(record.base_url) if record.base_url else document_urn(text)
+        if record.url is not None:
+            url = canonical_url(record.url)
+        else:
+            url = canonical_url(record.base_url) if record.base_url else document_urn(text)
         cache.remember(url, text)
         count += 1
     return count

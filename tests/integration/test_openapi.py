@@ -398,3 +398,22 @@ async def test_operations_and_their_parameters_are_documented_in_the_console(gw,
     page = await (await gw.adm("GET", "/ui")).text()
     assert "One order" in page
     assert "<code>X-Tenant</code> (header): whose shop" in page
+
+
+async def test_a_document_of_aliases_of_aliases_is_refused_not_expanded(gw):
+    lines = ["openapi: 3.0.0", "info: {title: bomb, version: '1'}", "x0: &a0 [lol, lol]"]
+    for i in range(1, 30):
+        lines.append(f"x{i}: &a{i} [*a{i - 1}, *a{i - 1}, *a{i - 1}]")
+    lines.append("paths: {}")
+    r = await gw.adm("POST", "/imports", {"kind": "openapi", "document": "\n".join(lines)})
+    j = await problem(r, 422, "invalid-entry")
+    assert "aliases" in j["errors"][0]["reason"]
+
+
+async def test_a_source_by_url_and_as_a_document_with_that_base_url_is_one_import(gw, shop):
+    url = f"{shop.base}/openapi.yaml"
+    by_url = await imported(gw, url=url, prefix="shop")
+    as_document = await imported(gw, document=shop.documents["openapi.yaml"], base_url=url,
+                                 prefix="shop")  # fmt: skip
+    assert by_url["id"] == as_document["id"]
+    assert len((await (await gw.adm("GET", "/imports")).json())["items"]) == 1

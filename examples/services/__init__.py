@@ -1,0 +1,1 @@
+"""Example services for the README's guide (python_modules = ["examples.services.*"])."""
