@@ -89,6 +89,9 @@ class Application:
         # Per stage, the content types it was handed and accepts: a python stage may
         # answer other than it declares, and a `*/*` output is only known at run time.
         self._accepted: list[set[str]] = [set() for _ in stages]
+        # Request type -> the pipe for it with converters behind `same` stages
+        # (auto_convert; SPEC §2), an application of its own that this one closes.
+        self.for_type: dict[str, Application] = {}
         # Re-measured on a use only if some stage's size may change while in use.
         self.fixed_size = all(getattr(stage, "fixed_size", False) for stage in stages)
 
@@ -255,6 +258,8 @@ class Application:
             return
         self.closed = True
         await self._idle.wait()
+        for variant in self.for_type.values():
+            await variant.close()
         for stage in self.stages:
             try:
                 await stage.close()

@@ -36,7 +36,7 @@ class PlannedStage:
     @functools.cached_property
     def output(self) -> str:
         out = self.service.output
-        return out if out == mediatype.SAME else mediatype.normalize(out)
+        return out if out in (mediatype.SAME, mediatype.NONE) else mediatype.normalize(out)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -81,6 +81,8 @@ def check(stages: Sequence[PlannedStage], content_type: str | None) -> str:
     current = SAME if content_type is None else mediatype.normalize(content_type)
     from_request = True  # `current` is the request's own type, carried by `same` stages
     for index, stage in enumerate(stages):
+        if current == mediatype.NONE:  # only a last stage may output nothing
+            raise _refusal(index, stage, current, from_request=False)
         if current != SAME and not mediatype.accepts(stage.input, current):
             raise _refusal(index, stage, current, from_request=from_request)
         if stage.output != SAME:

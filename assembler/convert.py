@@ -1,7 +1,9 @@
 """Converters put into a pipe where a link does not fit (`[assembler] auto_convert`, SPEC §2).
 
-Only links whose incoming type is known from the header are looked at: an application is
-named by its header alone, so what it is made of cannot depend on the request's type.
+At assembly only links whose incoming type is known from the header are looked at: an
+application is named by its header alone. Behind leading `same` stages the incoming type
+is the request's: those links get converters per request type (`request_type`), in a
+pipe the application keeps beside its own for that type.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ ANY = mediatype.ANY
 
 
 def insert_converters(
-    stages: Sequence[PlannedStage], converters: Sequence[ServiceEntry]
+    stages: Sequence[PlannedStage],
+    converters: Sequence[ServiceEntry],
+    request_type: str | None = None,
 ) -> tuple[PlannedStage, ...]:
     """The pipe with a converter put in each link that does not fit, where one is unique.
 
@@ -32,9 +36,14 @@ def insert_converters(
     exactly one converter gives a type under it. Where no type has exactly one converter,
     the link is left as it is, for `check` to report. The inserted stage is described as
     `A -> B` (its by-IO descriptor) and takes its defaults as arguments.
+
+    With `request_type`, the links behind leading `same` stages are looked at too, for
+    that type: the stages an application runs for requests of that type (SPEC §2: the
+    application checks its pipe once for each request type it meets; with auto_convert
+    it keeps a pipe for each type that needs one converted).
     """
     planned: list[PlannedStage] = []
-    current = SAME
+    current = SAME if request_type is None else mediatype.normalize(request_type)
     for stage in stages:
         if current not in (SAME, ANY) and not mediatype.accepts(stage.input, current):
             converter = _converter(current, stage.input, converters, len(planned))

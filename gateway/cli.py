@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from gateway import config as configuration
 from gateway import header
@@ -88,7 +91,17 @@ def _parser() -> argparse.ArgumentParser:
         "repeat for more",
     )
 
-    _admin_command(sub, "services", "list registered services")
+    sv = _admin_command(
+        sub,
+        "services",
+        "list registered services; export them to a folder, or load a folder",
+        epilog="examples:\n  integration-gateway services\n"
+        "  integration-gateway services export ./repo    # services/*.yaml, imports/*.yaml\n"
+        "  integration-gateway services load ./repo      # on another gateway",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sv.add_argument("action", nargs="?", choices=["list", "export", "load"], default="list")
+    sv.add_argument("folder", nargs="?", type=Path, help="the folder to export to or load from")
     _admin_command(sub, "apps", "list deployed applications")
     pu = _admin_command(sub, "purge", "purge idle applications now")
     pu.add_argument("--max-idle-s", type=float, help="override max_idle_s for this purge")
@@ -238,9 +251,16 @@ def _admin(args: argparse.Namespace, config: configuration.Config) -> int:
                 body["content_type"] = args.content_type
             result = _call(base, token, "POST", "/resolve", body)
         elif cmd == "services":
-            result = _call(base, token, "GET", "/services")
-            _table(result["items"], ["id", "kind", "enabled", "input", "output"])
-            return 0
+            if args.action == "list":
+                result = _call(base, token, "GET", "/services")
+                _table(result["items"], ["id", "kind", "enabled", "input", "output"])
+                return 0
+            if args.folder is None:
+                print(f"integration-gateway services {args.action}: name a folder", file=sys.stderr)
+                return 2
+            if args.action == "export":
+                return _export(base, token, args.folder)
+            return _load(base, token, args.folder)
         elif cmd == "apps":
             result = _call(base, token, "GET", "/applications")
             _table(
@@ -297,6 +317,62 @@ def _admin(args: argparse.Namespace, config: configuration.Config) -> int:
         return 3
     print(json.dumps(result, indent=2))
     return 0
+
+
+EXPORTED = ("services", "imports")
+
+
+def _export(base: str, token: str, folder: Path) -> int:
+    """The repository as files: a service file an entry, an import file an import. What an
+    earlier export left in those two folders goes first, so that the folder is exactly
+    the repository (commit it; `services load` it elsewhere, or use services/ as a
+    service_dirs folder)."""
+    exported = _call(base, token, "GET", "/services:export")
+    for part in EXPORTED:
+        (folder / part).mkdir(parents=True, exist_ok=True)
+        for old in (folder / part).glob("*.yaml"):
+            old.unlink()
+    for entry in exported["services"]:
+        _write_yaml(folder / "services" / f"{_file_name(entry['id'])}.yaml", entry)
+    for i, source in enumerate(exported["imports"], 1):
+        stem = _file_name(source.get("prefix") or source["kind"])
+        _write_yaml(folder / "imports" / f"{i:03d}-{stem}.yaml", source)
+    print(
+        f"exported {len(exported['services'])} services and {len(exported['imports'])} imports "
+        f"to {folder}"
+    )
+    return 0
+
+
+def _load(base: str, token: str, folder: Path) -> int:
+    """Register each service file (PUT where its id exists), then make each import."""
+    entries = [yaml.safe_load(p.read_text()) for p in sorted((folder / "services").glob("*.yaml"))]
+    sources = [yaml.safe_load(p.read_text()) for p in sorted((folder / "imports").glob("*.yaml"))]
+    existing = {e["id"]: e for e in _call(base, token, "GET", "/services")["items"]}
+    changed = 0
+    for entry in entries:
+        known = existing.get(entry["id"])
+        if known is None:
+            _call(base, token, "POST", "/services", entry)
+            changed += 1
+        elif {k: v for k, v in known.items() if k != "held"} != entry:
+            _call(
+                base, token, "PUT", "/services/" + urllib.parse.quote(entry["id"], safe=""), entry
+            )
+            changed += 1
+    for source in sources:
+        _call(base, token, "POST", "/imports", source)
+    same = len(entries) - changed
+    print(f"loaded {changed} services ({same} already so) and {len(sources)} imports")
+    return 0
+
+
+def _file_name(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._@-]+", "_", text).strip("._") or "entry"
+
+
+def _write_yaml(path: Path, value: Any) -> None:
+    path.write_text(yaml.safe_dump(value, sort_keys=False, allow_unicode=True))
 
 
 def _clients(args: argparse.Namespace, base: str, token: str) -> int:

@@ -29,6 +29,8 @@ from igwcore.problems import (
     PayloadTooLarge,
     Problem,
     ServiceNotFound,
+    TypeMismatch,
+    UnsupportedInput,
 )
 from repository.clients import Client
 
@@ -187,10 +189,8 @@ async def _integrate(
         except ServiceNotFound as p:
             raise gw.suggested(p, parsed, client) from None
     request[CACHE] = cache
-    request[STAGES] = application.stage_ids
-    if client is not None:
-        gw.clients.admit(client, application)  # the grant's 403 comes before the types
-    application.output_for(content_type)  # the types' 415 or 422 come before the body
+    runner = await _runner(gw, application, content_type, client)
+    request[STAGES] = runner.stage_ids
     body = body_now(request, g.max_body_bytes)
     if body is None:
         body = await read_body(request, g.max_body_bytes, g.body_timeout_s)
@@ -198,10 +198,8 @@ async def _integrate(
     # application. One purged or changed meanwhile is assembled again.
     if application.closed:
         application, _ = await _application(gw, parsed, content_type)
-        request[STAGES] = application.stage_ids
-        if client is not None:
-            gw.clients.admit(client, application)
-        application.output_for(content_type)
+        runner = await _runner(gw, application, content_type, client)
+        request[STAGES] = runner.stage_ids
     application.enter()
     try:
         gw.applications.touch(application, hit=cache != "miss")
@@ -216,7 +214,7 @@ async def _integrate(
             request_id=logs.request_id.get(),
             traceparent=headers.get("traceparent"),
         )
-        message, timings = await application.invoke(
+        message, timings = await runner.invoke(
             Message(body, content_type),
             context,
             timeout_s=g.stage_timeout_s,
@@ -225,14 +223,42 @@ async def _integrate(
         )
     finally:
         application.leave()
+    if message.content_type == mediatype.NONE:  # a one-way operation, last: nothing to say
+        return web.Response(
+            status=200,
+            headers={
+                "Integration-Cache": cache,
+                "Server-Timing": runner.server_timing(timings),
+            },
+        )
     return web.Response(
         body=message.body,
         headers={
             "Content-Type": message.content_type,
             "Integration-Cache": cache,
-            "Server-Timing": application.server_timing(timings),
+            "Server-Timing": runner.server_timing(timings),
         },
     )
+
+
+async def _runner(
+    gw: Gateway, application: Application, content_type: str, client: Client | None
+) -> Application:
+    """What runs this request: the application, or with auto_convert its pipe for this
+    request type (converters behind `same` stages). The client's grant (403) is checked
+    against what will run, then the types (415, 422), all before the body is read."""
+    if client is not None:
+        gw.clients.admit(client, application)
+    runner = application
+    if gw.config.assembler.auto_convert:
+        try:
+            application.output_for(content_type)
+        except (UnsupportedInput, TypeMismatch):
+            runner = await gw.converted(application, content_type)
+            if client is not None:
+                gw.clients.admit(client, runner)  # the converters put in, too
+    runner.output_for(content_type)
+    return runner
 
 
 async def _admit_before_assembly(

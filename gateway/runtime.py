@@ -14,11 +14,13 @@ from cachetools import LRUCache
 
 from appserver.application import Application
 from appserver.kinds import KINDS, DeployEnv, target_check
+from appserver.plan import Plan, accepted_inputs, check
 from appserver.purge import PurgePolicy, overrides, with_overrides
 from appserver.sandbox import Sandbox
 from appserver.server import AppServer
 from assembler.assemble import Assembler
 from assembler.contract import FetchedContracts
+from assembler.convert import insert_converters
 from assembler.suggest import NameGroups, similar_names
 from gateway import header
 from gateway.applist import ApplicationList, Clock, PurgeReport
@@ -30,6 +32,7 @@ from gateway.metrics import Metrics
 from gateway.proxy import Proxy
 from gateway.scheduler import PurgeScheduler
 from gateway.tracing import Tracing
+from igwcore import mediatype
 from igwcore.descriptor import ByName, Descriptor
 from igwcore.problems import Problem, ServiceNotFound
 from repository.audit import AuditStore
@@ -48,6 +51,7 @@ PARSED_BYTES = 512
 DESCRIPTOR_BYTES = 256
 # The repository setting that holds what PUT /purge/policy set apart from config.toml.
 POLICY_SETTING = "purge_policy"
+MAX_CONVERTED_TYPES = 16  # request types an application keeps a converted pipe for
 
 
 CacheResult = Literal["hit", "miss", "shared"]
@@ -300,6 +304,33 @@ class Gateway:
             reason=problem.reason,
             suggestions=names,
         )
+
+    async def converted(self, application: Application, content_type: str) -> Application:
+        """The pipe an application runs for `content_type` with converters put behind its
+        `same` stages (auto_convert; SPEC §2): made once a type, kept by the application.
+        Raises the application's own 415 or 422 when no converter makes it fit."""
+        kind = mediatype.normalize(content_type)
+        known = application.for_type.get(kind)
+        if known is not None:
+            return known
+        if len(application.for_type) >= MAX_CONVERTED_TYPES:  # a client chooses the type
+            application.output_for(content_type)
+        converters = self.assembler.entries.now().converters()
+        stages = insert_converters(application.plan.stages, converters, request_type=kind)
+        if len(stages) == len(application.plan.stages):
+            application.output_for(content_type)  # raises its problem
+        output = check(stages, content_type)
+        base = application.plan
+        plan = Plan(base.canonical, base.key, stages, accepted_inputs(stages), output)
+        server = self.applications.servers[application.app_server]
+        now = self.applications.clock.now_ns()
+        variant = server.build_now(plan, now) or await server.build(plan, now)
+        if application.closed:  # purged meanwhile: the request assembles it again
+            await variant.close()
+            return application
+        application.for_type[kind] = variant
+        log.info("%s: converters for %s requests: %s", base.key, kind, variant.stage_ids)
+        return variant
 
     def reload_service_dirs(self, check_target: TargetCheck | None = None) -> Changes:
         """Re-read the service files of `[repository] service_dirs` (SPEC §5); InvalidEntry,

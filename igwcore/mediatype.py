@@ -16,6 +16,7 @@ ALIASES = {
 SYNONYMS = {"text/xml": "application/xml"}
 SAME = "same"
 ANY = "*/*"
+NONE = "none"  # a stage that outputs nothing (a one-way operation): only the last
 DEFAULT = "application/octet-stream"
 
 

@@ -146,9 +146,9 @@ def _semantic_errors(data: dict[str, Any]) -> list[dict[str, str]]:
         if not _is_media_type(media):
             errors.append({"field": f"input/{i}", "reason": f"not a media type: {media!r}"})
     output = data.get("output", mediatype.SAME)
-    if output != mediatype.SAME and not _is_media_type(output):
-        errors.append({"field": "output", "reason": f"a media type or 'same': {output!r}"})
-    if data.get("converter") and output == mediatype.SAME:
+    if output not in (mediatype.SAME, mediatype.NONE) and not _is_media_type(output):
+        errors.append({"field": "output", "reason": f"a media type, 'same' or 'none': {output!r}"})
+    if data.get("converter") and output in (mediatype.SAME, mediatype.NONE):
         errors.append({"field": "output", "reason": "a converter names its output type"})
     return errors
 

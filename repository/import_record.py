@@ -42,6 +42,24 @@ class ImportRecord:
         return out
 
 
+def source_of(record: ImportRecord) -> dict[str, Any]:
+    """An import as `POST /imports` takes it again: its source (the URL, or the document
+    and its base URL) and the options it was made with (an export's import file)."""
+    source: dict[str, Any] = {"kind": record.kind}
+    if record.url is not None:
+        source["url"] = record.url
+    else:
+        source["document"] = record.document
+        if record.base_url:
+            source["base_url"] = record.base_url
+    for key in ("prefix", "version"):
+        value = getattr(record, key)
+        if value:
+            source[key] = value
+    source.update(record.options)
+    return source
+
+
 def import_record(row: sqlite3.Row) -> ImportRecord:
     return ImportRecord(
         id=row["id"],

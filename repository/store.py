@@ -97,6 +97,11 @@ class Repository:
             entries = [e for e in entries if mediatype.matches(output, e.output)]
         return entries
 
+    def own(self) -> list[ServiceEntry]:
+        """The entries that no import made (the admin API's, service files', built-ins'),
+        as stored, by name and id: what an export writes as service files."""
+        return self._select("SELECT * FROM entries WHERE origin != 'import' ORDER BY name, id")
+
     def get(self, id: str) -> ServiceEntry:
         entries = self._select("SELECT * FROM entries WHERE id = ?", id)
         if not entries:

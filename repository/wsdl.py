@@ -182,7 +182,9 @@ def entries_from(
                 "kind": "soap",
                 "params": input_params(op),
                 "input": list(INPUT),
-                "output": OUTPUT,
+                # A one-way operation answers nothing (SPEC §3; issue 12): its stage
+                # outputs `none` and may only stand last.
+                "output": OUTPUT if op.output is not None else "none",
                 "target": target,
             }
             entries.append(ServiceEntry.from_json(data, check_target=check_target))

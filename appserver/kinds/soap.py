@@ -40,6 +40,7 @@ from appserver.kinds import soap_envelope
 from appserver.kinds.base import DeployEnv
 from appserver.kinds.outgoing import SESSION_BYTES, map_client_errors, read_answer, stage_session
 from appserver.kinds.soap_answer import answer, local
+from igwcore import mediatype
 from igwcore.message import Message, RequestContext
 from igwcore.problems import ArgumentError, StageError
 from repository.entry import ServiceEntry
@@ -141,8 +142,12 @@ class SoapStage:
         headers = {**self._headers, **request.propagated()}
         status, body = await self._post(content, headers)
         if len(body) > OFFLOAD_BYTES:
-            return await self._in_thread(answer, status, body)
-        return answer(status, body)
+            given = await self._in_thread(answer, status, body)
+        else:
+            given = answer(status, body)  # a fault or an HTTP error raises, one-way or not
+        if self.entry.output == mediatype.NONE:
+            return Message(b"", mediatype.NONE)  # a one-way operation answers nothing
+        return given
 
     async def _post(self, content: bytes, headers: Mapping[str, str]) -> tuple[int, bytes]:
         where = self.address

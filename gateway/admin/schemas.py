@@ -121,6 +121,13 @@ SCHEMAS: dict[str, Any] = {
         },
     },
     "PurgePolicy": POLICY_SCHEMA,
+    "Export": {
+        "type": "object",
+        "properties": {
+            "services": {"type": "array", "items": ref("ServiceEntry")},
+            "imports": {"type": "array", "items": ref("ImportRequest")},
+        },
+    },
     "ClientRequest": CLIENT_SCHEMA,
     "Client": {
         "type": "object",

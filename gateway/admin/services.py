@@ -11,6 +11,7 @@ from gateway.keys import gateway_of
 from igwcore import mediatype
 from igwcore.problems import InvalidEntry
 from repository.entry import ServiceEntry
+from repository.import_record import source_of
 
 log = logging.getLogger("integration_gateway.admin")
 
@@ -101,6 +102,18 @@ async def reload_services(request: web.Request) -> web.Response:
     return web.json_response(changes)
 
 
+async def export_services(request: web.Request) -> web.Response:
+    """The repository as files (SPEC §5; issue 12): the entries no import made, and each
+    import as its source and options; nothing secret (connections are aliases)."""
+    repo = gateway_of(request).repository
+    return web.json_response(
+        {
+            "services": [e.to_json() for e in repo.own()],
+            "imports": [source_of(r) for r in repo.list_imports()],
+        }
+    )
+
+
 async def resolve(request: web.Request) -> web.Response:
     gw = gateway_of(request)
     data = await json_body(request)
@@ -148,6 +161,13 @@ ROUTES = (
         reload_services,
         "Re-read the service files of [repository] service_dirs",
         (CHANGES,),
+    ),
+    Route(
+        "GET",
+        "/services:export",
+        export_services,
+        "The repository for version control: entries no import made, and each import's source",
+        (Success(200, "Entries and imports", ref("Export")),),
     ),
     Route("GET", "/services/{id}", get_service, "Read one entry", (ENTRY,)),
     Route(
