@@ -62,7 +62,7 @@ SYNTHETIC_BASE = "http://document.invalid/openapi"
 MAX_DEPTH = 32  # nested schemas inlined, at most
 MAX_NODES = 2_000_000  # values in a document; and inlined into one import's schemas
 MAX_WARNINGS = 50
-STRICT_MAX_CHARS = 2_000_000
+STRICT_MAX_CHARS = 1_000_000
 DESCRIPTION_CHARS = 2000
 _NOT_VERSION = re.compile(r"[^A-Za-z0-9._+-]+")
 _NOT_NAME = re.compile(r"[^A-Za-z0-9]+")
@@ -330,7 +330,11 @@ def entries_from(
                 continue
             at = f"{where}/{method}"
             try:
-                data = _entry(document, str(path), method, item, operation, base, at, server)
+                own = operation.get("servers") or item.get("servers")
+                here = server
+                if own and not server_url:  # a path's or an operation's own servers
+                    here = _server(document, None, own, f"{at}/servers")
+                data = _entry(document, str(path), method, item, operation, base, at, here)
             except _Unresolved as e:
                 errors.append({"field": e.where, "reason": e.reason})
                 continue
@@ -361,11 +365,17 @@ def _version(text: str, document: OpenApiDocument) -> str:
     return cleaned if VERSION_RE.match(cleaned or "-") else ""
 
 
-def _server(document: OpenApiDocument, server_url: str | None) -> str | None:
-    """The API's base URL without a trailing slash, or None when there is none."""
+def _server(
+    document: OpenApiDocument, server_url: str | None, servers: Any = None, where: str = ""
+) -> str | None:
+    """The API's base URL without a trailing slash, or None when there is none: the
+    import's `server_url`, else the first of `servers` (a path's or an operation's own),
+    else of the document's."""
     if server_url:
         return server_url.rstrip("/")
-    servers = document.spec.get("servers")
+    if servers is None:
+        servers = document.spec.get("servers")
+        where = "servers"
     if not isinstance(servers, list) or not servers or not isinstance(servers[0], Mapping):
         document.warn("the document names no servers: entries are disabled until a base URL is set")
         return None
@@ -377,11 +387,11 @@ def _server(document: OpenApiDocument, server_url: str | None) -> str | None:
         url = url.replace("{" + str(name) + "}", str(default))
     if not urlsplit(url).scheme:
         if document.url is None:
-            document.warn(f"servers/0 {url!r} is relative and the document has no URL")
+            document.warn(f"{where}/0 {url!r} is relative and the document has no URL")
             return None
         url = urljoin(document.url, url)
     if urlsplit(url).scheme not in ("http", "https"):
-        document.warn(f"servers/0 {url!r} is not http or https: entries are disabled")
+        document.warn(f"{where}/0 {url!r} is not http or https: entries are disabled")
         return None
     return url.rstrip("/")
 

@@ -45,6 +45,7 @@ from repository.wsdlcache import (
     document_text,
     load_wsdl,
 )
+from repository.xsdfacets import Facets, facets_of
 
 __all__ = ["WsdlImport", "entries_from", "ident", "ident_name", "import_wsdl", "unique"]
 
@@ -160,6 +161,7 @@ def entries_from(
         )
     entries: list[ServiceEntry] = []
     taken: set[str] = set(reserved)
+    facets = facets_of(wsdl.source)
     for service, operations in _operations_by_service(wsdl).items():
         stem = ident_name(prefix or service)
         for operation, ports in operations.items():
@@ -180,7 +182,7 @@ def entries_from(
                 "description": f"SOAP {port.soap_version} operation {service}.{port.name}."
                 f"{operation} of {wsdl.url}",
                 "kind": "soap",
-                "params": input_params(op),
+                "params": input_params(op, facets),
                 "input": list(INPUT),
                 # A one-way operation answers nothing (SPEC §3; issue 12): its stage
                 # outputs `none` and may only stand last.
@@ -215,8 +217,11 @@ def json_type(xsd_type: Any) -> str:
     return "string"
 
 
-def input_params(operation: SoapOperation) -> dict[str, dict[str, Any]]:
-    """The simple-typed children of the input body element, as parameters (SPEC §5)."""
+def input_params(
+    operation: SoapOperation, facets: Facets | None = None
+) -> dict[str, dict[str, Any]]:
+    """The simple-typed children of the input body element, as parameters (SPEC §5), with
+    their XSD facets as JSON Schema (`repository.xsdfacets`)."""
     body = operation.input.body if operation.input is not None else None
     if body is None:
         return {}
@@ -228,10 +233,14 @@ def input_params(operation: SoapOperation) -> dict[str, dict[str, Any]]:
         wire = child.qname.localname if child.qname is not None else child.name
         name = unique(ident(wire), taken)
         jtype = json_type(child.type)
+        words = facets.schema(child.type.qname, wire, jtype) if facets is not None else {}
         if child.max_occurs != 1:
-            schema: dict[str, Any] = {"type": ["array", "null"], "items": {"type": jtype}}
+            item = {"type": jtype, **words}
+            if "enum" in item:  # an item is given: null is the list's own "not given"
+                item["enum"] = [v for v in item["enum"] if v is not None]
+            schema: dict[str, Any] = {"type": ["array", "null"], "items": item}
         else:
-            schema = {"type": [jtype, "null"]}
+            schema = {"type": [jtype, "null"], **words}
         schema["default"] = None
         if name != wire:
             schema["wire_name"] = wire

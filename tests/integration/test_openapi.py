@@ -72,6 +72,9 @@ SHOP_30 = {
             },
         },
         "/slow": {"get": {"operationId": "slow", "responses": {"200": {"description": "late"}}}},
+        "/elsewhere": {"get": {"operationId": "elsewhere",
+                               "servers": [{"url": "https://other.example.com/v2"}],
+                               "responses": {"200": {"description": "ok"}}}},
     },
     "components": {
         "parameters": {"Top": {"name": "$top", "in": "query", "schema": {"type": "integer"}}},
@@ -184,7 +187,11 @@ async def test_a_url_import_makes_one_entry_an_operation(gw, shop):
         "corner_shop_api.createOrder",
         "corner_shop_api.get_fail_code",
         "corner_shop_api.slow",
+        "corner_shop_api.elsewhere",
     }
+    assert entries["corner_shop_api.elsewhere"]["target"]["url"] == (
+        "https://other.example.com/v2/elsewhere"
+    )  # an operation's own servers
     get = entries["corner_shop_api.getOrder"]
     assert get["version"] == "2.1-beta" and get["enabled"]
     assert get["target"] == {
@@ -289,7 +296,8 @@ async def test_no_servers_imports_disabled_until_a_server_url_is_given(gw, shop)
     spec = {**SHOP_30, "servers": []}
     text = yaml.safe_dump(spec)
     result = await imported(gw, document=text, prefix="noserver")
-    assert not any(e["enabled"] for e in result["items"])
+    enabled = {e["name"] for e in result["items"] if e["enabled"]}
+    assert enabled == {"noserver.elsewhere"}  # only the operation with servers of its own
     assert any("servers" in w for w in result["warnings"])
     result = await imported(gw, document=text, prefix="withserver", server_url=f"{shop.base}/api")
     assert all(e["enabled"] for e in result["items"])

@@ -187,7 +187,7 @@ async def test_simple_children_become_typed_nullable_parameters() -> None:
         "ratio": nullable("number"),
         "rush": nullable("boolean"),
         "when": nullable("string"),
-        "level": nullable("integer"),
+        "level": {**nullable("integer"), "minimum": 1},  # its XSD facet
         "tag": {"type": ["array", "null"], "items": {"type": "string"}, "default": None},
         "ship_to": {**nullable("string"), "wire_name": "ship.to"},
     }  # `address` is complex: not a parameter
