@@ -15,7 +15,7 @@ import jsonschema
 
 from igwcore import mediatype
 from igwcore.problems import InvalidEntry
-from repository.validation import StrictValidator, invalid, schema_errors
+from repository.validation import StrictValidator, invalid, schema_errors, schema_problem
 
 TargetCheck = Callable[[str, Mapping[str, Any]], list[dict[str, str]]]
 """Checks a `kind` and its `target`: the `/invalid-entry` errors (fields `kind` and
@@ -128,10 +128,9 @@ class ServiceEntry:
 def _semantic_errors(data: dict[str, Any]) -> list[dict[str, str]]:
     errors: list[dict[str, str]] = []
     for name, schema in data.get("params", {}).items():
-        try:
-            jsonschema.Draft202012Validator.check_schema(schema)
-        except jsonschema.SchemaError as e:
-            errors.append({"field": f"params/{name}", "reason": e.message})
+        problem = schema_problem(schema)
+        if problem is not None:
+            errors.append({"field": f"params/{name}", "reason": problem})
             continue
         if "default" in schema and schema["default"] is not None:
             problem = jsonschema.exceptions.best_match(

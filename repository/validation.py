@@ -4,6 +4,7 @@ checks its own documents with (entries, policies)."""
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from typing import Any
@@ -14,7 +15,7 @@ from jsonschema.protocols import Validator
 
 from igwcore.problems import InvalidEntry
 
-__all__ = ["StrictValidator", "error_field", "invalid", "schema_errors"]
+__all__ = ["StrictValidator", "error_field", "invalid", "schema_errors", "schema_problem"]
 
 
 def _is_integer(checker: Any, instance: Any) -> bool:
@@ -35,6 +36,28 @@ StrictValidator = jsonschema.validators.extend(
         {"integer": _is_integer, "number": _is_number}
     ),
 )
+
+
+_CHECKED: dict[str, str | None] = {}
+
+
+def schema_problem(schema: Any) -> str | None:
+    """Why `schema` is not a JSON Schema 2020-12 schema, or None; remembered by its text
+    (an import checks the same few parameter schemas thousands of times)."""
+    try:
+        text = json.dumps(schema, sort_keys=True)
+    except (TypeError, ValueError):
+        return "not JSON"
+    if text in _CHECKED:
+        return _CHECKED[text]
+    try:
+        jsonschema.Draft202012Validator.check_schema(schema)
+        problem = None
+    except jsonschema.SchemaError as e:
+        problem = e.message
+    if len(_CHECKED) < 4096:
+        _CHECKED[text] = problem
+    return problem
 
 
 def schema_errors(validator: Validator, data: Any, *, prefix: str = "") -> list[dict[str, str]]:

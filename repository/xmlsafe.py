@@ -36,7 +36,11 @@ class _RefuseAll(etree.Resolver):
         raise XmlRefused(f"external resource refused: {system_url or public_id}")
 
 
-# lxml parsers must not be shared between threads; one a thread is cheap.
+# lxml parsers must not be shared between threads; one a thread is cheap. A parser keeps
+# what its resolver raised while a document of it was compiled (an XML Schema's include
+# refused) and raises it again at its next parse: so a document to compile gets a parser
+# of its own (`parse(..., own_parser=True)`), and a parse that meets such a stale refusal
+# drops the thread's parser and parses again with a new one.
 _local = threading.local()
 
 
@@ -44,27 +48,44 @@ def parser() -> etree.XMLParser:
     """This thread's hardened parser (for callers that build on lxml directly)."""
     p = getattr(_local, "parser", None)
     if p is None:
-        p = etree.XMLParser(
-            resolve_entities=False,
-            no_network=True,
-            load_dtd=False,
-            dtd_validation=False,
-            huge_tree=False,
-            remove_blank_text=False,
-        )
-        p.resolvers.add(_RefuseAll())
-        _local.parser = p
+        p = _local.parser = new_parser()
     return p
 
 
-def parse(data: bytes | str) -> etree._Element:
-    """The document element of `data`; raise XmlRefused with a clear reason."""
+def new_parser() -> etree.XMLParser:
+    """A hardened parser of its own: no entities, no network, no DTD, every resolver
+    refusing."""
+    p = etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        huge_tree=False,
+        remove_blank_text=False,
+    )
+    p.resolvers.add(_RefuseAll())
+    return p
+
+
+def parse(data: bytes | str, *, own_parser: bool = False) -> etree._Element:
+    """The document element of `data`; raise XmlRefused with a clear reason.
+
+    `own_parser` for a document that will be compiled (a schema, a stylesheet): what its
+    compilation refuses stays with its own parser."""
     if isinstance(data, str):
-        return parse_text(data)
+        return parse_text(data, own_parser=own_parser)
     if _prolog_has_doctype(data):
         raise XmlRefused("XML with a DOCTYPE (DTD or entity declarations) is not accepted")
     try:
-        root = etree.fromstring(data, parser())
+        try:
+            root = etree.fromstring(data, new_parser() if own_parser else parser())
+        except XmlRefused:
+            if own_parser:
+                raise
+            # A document without a DOCTYPE loads nothing external: this is a refusal an
+            # earlier compilation left in the thread's parser. Start afresh.
+            _local.parser = None
+            root = etree.fromstring(data, parser())
     except etree.XMLSyntaxError as e:
         raise XmlRefused(f"XML is not well-formed: {e}") from e
     except XmlRefused:
@@ -78,10 +99,10 @@ def parse(data: bytes | str) -> etree._Element:
     return root
 
 
-def parse_text(text: str) -> etree._Element:
+def parse_text(text: str, *, own_parser: bool = False) -> etree._Element:
     """Like `parse`, for XML already decoded (a parameter's value): its declaration, which
     may name another encoding, is dropped and the text parsed as UTF-8."""
-    return parse(_DECLARATION.sub("", text, count=1).encode())
+    return parse(_DECLARATION.sub("", text, count=1).encode(), own_parser=own_parser)
 
 
 def _prolog_has_doctype(data: bytes) -> bool:

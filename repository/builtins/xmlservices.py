@@ -31,7 +31,7 @@ def _parse_argument(name: str, text: Any, what: str) -> etree._Element:
     if not isinstance(text, str) or not text.strip():
         raise ArgumentError(name, f"the text of {what}")
     try:
-        return xmlsafe.parse_text(text)
+        return xmlsafe.parse_text(text, own_parser=True)  # it is compiled next
     except xmlsafe.XmlRefused as e:
         raise ArgumentError(name, e.reason) from e
 

@@ -108,3 +108,20 @@ def test_schema_compiled_from_a_parsed_document_cannot_include_files(tmp_path):
     )
     with pytest.raises(etree.XMLSchemaParseError):
         etree.XMLSchema(xsd)
+
+
+def test_a_refusal_left_by_a_compilation_never_reaches_the_next_parse(tmp_path):
+    """lxml keeps what a resolver raised while a document of its parser was compiled and
+    raises it at that parser's next parse: one client's refused include must not fail
+    the next request on the same thread."""
+    (tmp_path / "inc.xsd").write_text('<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"/>')
+    including = (
+        '<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">'
+        f'<xs:include schemaLocation="{(tmp_path / "inc.xsd").as_uri()}"/></xs:schema>'
+    )
+    with pytest.raises((etree.XMLSchemaParseError, XmlRefused)):
+        etree.XMLSchema(parse(including))  # the thread's own parser, poisoned
+    assert parse(b"<a>1</a>").text == "1"
+    with pytest.raises((etree.XMLSchemaParseError, XmlRefused)):
+        etree.XMLSchema(parse(including, own_parser=True))
+    assert parse(b"<b/>").tag == "b"
