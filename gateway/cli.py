@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
+import os
 import re
 import sys
 import urllib.error
@@ -48,6 +50,7 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--config", type=Path, help="config file (default: ./config.toml if present)")
+    p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     s = sub.add_parser("serve", help="run the gateway (public and admin listeners)")
@@ -193,7 +196,26 @@ def _client_commands(sub: Any) -> None:
     a.add_argument("--limit", type=int, metavar="N", help="at most N records (default 100)")
 
 
+def _version() -> str:
+    try:
+        return importlib.metadata.version("integration-gateway")
+    except importlib.metadata.PackageNotFoundError:
+        return "(not installed)"
+
+
 def main(argv: list[str] | None = None) -> int:
+    """The command line; a reader that stops reading (`| head`) ends it quietly, status 0,
+    as Unix tools do."""
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # Python would complain again when it flushes stdout at exit: point it elsewhere.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+
+
+def _main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "check":
         return _check(args.header)
@@ -253,7 +275,11 @@ def _admin(args: argparse.Namespace, config: configuration.Config) -> int:
         elif cmd == "services":
             if args.action == "list":
                 result = _call(base, token, "GET", "/services")
-                _table(result["items"], ["id", "kind", "enabled", "input", "output"])
+                _table(
+                    result["items"],
+                    ["id", "kind", "enabled", "params", "input", "output"],
+                    by_name=True,
+                )
                 return 0
             if args.folder is None:
                 print(f"integration-gateway services {args.action}: name a folder", file=sys.stderr)
@@ -312,6 +338,8 @@ def _admin(args: argparse.Namespace, config: configuration.Config) -> int:
     except _Answered as e:
         print(json.dumps(e.problem, indent=2), file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        raise  # our own output's reader went away, not the admin API
     except OSError as e:
         print(f"integration-gateway: cannot reach the admin API at {base}: {e}", file=sys.stderr)
         return 3
@@ -432,11 +460,21 @@ def _call(base: str, token: str, method: str, path: str, body: Any = None) -> An
     return json.loads(raw) if raw else {}
 
 
-def _table(rows: list[dict[str, Any]], columns: list[str]) -> None:
+def _table(rows: list[dict[str, Any]], columns: list[str], *, by_name: bool = False) -> None:
+    """`yes`/`no` for booleans, `-` for nothing; with `by_name`, rows by their first column,
+    case aside (otherwise in the API's order: the audit's newest first)."""
+
     def cell(v: Any) -> str:
         if v is None:
             return "-"
+        if isinstance(v, bool):
+            return "yes" if v else "no"
+        if isinstance(v, dict):  # an entry's parameters: their names
+            return ",".join(v) or "-"
         return ",".join(map(str, v)) if isinstance(v, list) else str(v)
+
+    if by_name:
+        rows = sorted(rows, key=lambda r: cell(r.get(columns[0], "")).casefold())
 
     widths = {c: max([len(c), *(len(cell(r.get(c, ""))) for r in rows)]) for c in columns}
     print("  ".join(c.upper().ljust(widths[c]) for c in columns).rstrip())

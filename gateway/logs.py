@@ -76,3 +76,6 @@ def setup(
     root.addHandler(handler)
     root.setLevel(level)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    # Two lines a purge otherwise ("Running job", "executed successfully"): the gateway
+    # logs what a purge did itself.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)

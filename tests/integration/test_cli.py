@@ -294,3 +294,30 @@ def test_audit_reports_a_bad_time_and_an_audit_that_is_off(guarded, served):
     assert r.returncode == 1 and "since" in r.stderr and "invalid-entry" in r.stderr
     r = run("audit", "--admin", served[1])
     assert r.returncode == 1 and "the audit is off" in r.stderr
+
+
+def test_version_is_printed():
+    r = run("--version")
+    assert r.returncode == 0 and r.stdout.startswith("integration-gateway ")
+
+
+def test_a_reader_that_stops_reading_ends_the_command_quietly(served):
+    _base, adm, _work = served
+    done = subprocess.run(
+        ["bash", "-c", f"set -o pipefail; {EXE} services --admin {adm} | head -c 10"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+
+
+def test_the_services_table_sorts_case_aside_says_yes_or_no_and_names_parameters(served):
+    _base, adm, _work = served
+    out = run("services", "--admin", adm).stdout.splitlines()
+    assert out[0].split() == ["ID", "KIND", "ENABLED", "PARAMS", "INPUT", "OUTPUT"]
+    ids = [line.split()[0] for line in out[1:]]
+    assert ids == sorted(ids, key=str.casefold)
+    logger = next(line for line in out if line.startswith("logger@"))
+    assert logger.split()[2] in ("yes", "no") and "file,level" in logger
