@@ -32,7 +32,7 @@ from repository.entry import ServiceEntry
 from repository.index import EntryIndex
 from repository.store import Repository
 
-__all__ = ["Assembler", "RepositoryEntries", "build_plan"]
+__all__ = ["Assembler", "RepositoryEntries", "build_plan", "resolved_stages"]
 
 
 def build_plan(
@@ -57,9 +57,7 @@ def build_plan(
     the request type is not deployed, but when an earlier stage refuses that request's
     own type, its 415 is the answer, as walking the pipe in order gives.
     """
-    stages = resolve(descriptors, entries, check_args=check_args)
-    if auto_convert:
-        stages = insert_converters(stages, entries.converters())
+    stages = resolved_stages(descriptors, entries, auto_convert=auto_convert, check_args=check_args)
     try:
         output = check(stages, content_type)
     except TypeMismatch:
@@ -69,6 +67,21 @@ def build_plan(
     return Plan(
         canonical=canonical, key=key, stages=stages, input=accepted_inputs(stages), output=output
     )
+
+
+def resolved_stages(
+    descriptors: Sequence[Descriptor],
+    entries: Entries,
+    *,
+    auto_convert: bool,
+    check_args: CheckArgs | None = None,
+) -> tuple[PlannedStage, ...]:
+    """The stages the descriptors resolve to, with `auto_convert`'s converters, before the
+    types are checked (resolution's 404, 409 and 422 /invalid-parameter)."""
+    stages = resolve(descriptors, entries, check_args=check_args)
+    if auto_convert:
+        stages = insert_converters(stages, entries.converters())
+    return tuple(stages)
 
 
 class RepositoryEntries:
@@ -155,11 +168,12 @@ class Assembler:
         """The stages the descriptors resolve to (converters inserted), before the types
         are checked: what a client's grant is checked against ahead of an assembly."""
         await self._contracts_ready(descriptors)
-        entries = self.entries.now()
-        stages = resolve(descriptors, entries, check_args=self._check_args)
-        if self.auto_convert:
-            stages = insert_converters(stages, entries.converters())
-        return tuple(stages)
+        return resolved_stages(
+            descriptors,
+            self.entries.now(),
+            auto_convert=self.auto_convert,
+            check_args=self._check_args,
+        )
 
     async def assemble(
         self,
