@@ -1,23 +1,26 @@
 """Audit records (SPEC §9): one an integration request, `{"client", "key", "stages",
-"received", "finished", "status"}`, in an SQLite file of their own.
+"received", "finished", "status"}`, in an SQLite file of their own or in a PostgreSQL
+database's table `audit` (`repository.database`).
 
 Not the repository's file: records are written several times a second, and every write
 to that file makes each process rebuild its resolution index (`PRAGMA data_version`).
 WAL with `synchronous=NORMAL`: a batch survives the process's crash once written; the
-last batches before a power cut may not. Writes come in batches from a thread
-(`gateway.audit`), reads from the admin API; one lock serializes them.
+last batches before a power cut may not. On PostgreSQL the table may share the
+repository's database: its writes take no write lock and send no notes. Writes come in
+batches from a thread (`gateway.audit`), reads from the admin API; one lock serializes
+them.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-import sqlite3
-import threading
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
+
+from repository.database import open_database
 
 __all__ = ["AuditRecord", "AuditStore", "rfc3339_ms"]
 
@@ -36,6 +39,19 @@ SCHEMA = (
 )
 # By time (order, `since`, pruning) and by client; a key is looked for along the time
 # index: each index costs a record as much again to write.
+POSTGRES_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS audit (
+        seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        client text,
+        key text,
+        stages text NOT NULL,
+        received_ms bigint NOT NULL,
+        finished_ms bigint NOT NULL,
+        status integer NOT NULL
+    )""",
+    *SCHEMA[1:],
+)
+SCHEMA_LOCK = 0x16A7_0A0D  # nodes that open the database at once take turns
 
 
 class AuditRecord(NamedTuple):
@@ -80,33 +96,24 @@ def rfc3339_ms(seconds: float) -> str:
 
 
 class AuditStore:
-    def __init__(self, path: str | Path) -> None:
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(
-            str(path), timeout=30, isolation_level=None, check_same_thread=False
-        )
-        self._db.execute("PRAGMA journal_mode = WAL")
-        self._db.execute("PRAGMA synchronous = NORMAL")
-        for statement in SCHEMA:
-            self._db.execute(statement)
+    def __init__(self, target: str | Path) -> None:
+        """`target`: the SQLite file's path, or a `postgresql://` dsn."""
+        self._db = open_database(target, synchronous="NORMAL", one_writer=False)
+        with self._db.transaction() as session:
+            if self._db.shared:  # CREATE ... IF NOT EXISTS is no guard against a race
+                session.execute("SELECT pg_advisory_xact_lock(?)", (SCHEMA_LOCK,))
+            for statement in POSTGRES_SCHEMA if self._db.shared else SCHEMA:
+                session.execute(statement)
 
     def write(self, records: Iterable[AuditRecord]) -> int:
         """Store `records` in one transaction; answer how many."""
         rows = records if isinstance(records, list) else list(records)
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._db.executemany(
-                    "INSERT INTO audit (client, key, stages, received_ms, finished_ms, status)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    rows,
-                )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with self._db.transaction() as session:
+            session.executemany(
+                "INSERT INTO audit (client, key, stages, received_ms, finished_ms, status)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                rows,
+            )
         return len(rows)
 
     def query(
@@ -130,28 +137,25 @@ class AuditStore:
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY received_ms DESC, seq DESC LIMIT ?"
-        with self._lock:
-            rows = self._db.execute(sql, (*params, limit)).fetchall()
         return [
             {
-                "client": client,
-                "key": key,
-                "stages": json.loads(stages),
-                "received": rfc3339_ms(received / 1000),
-                "finished": rfc3339_ms(finished / 1000),
-                "status": status,
+                "client": row["client"],
+                "key": row["key"],
+                "stages": json.loads(row["stages"]),
+                "received": rfc3339_ms(row["received_ms"] / 1000),
+                "finished": rfc3339_ms(row["finished_ms"] / 1000),
+                "status": row["status"],
             }
-            for _, client, key, stages, received, finished, status in rows
+            for row in self._db.rows(sql, *params, limit)
         ]
 
     def prune(self, before: float) -> int:
         """Remove the records received before `before`; answer how many."""
-        with self._lock:
-            cursor = self._db.execute(
+        with self._db.transaction() as session:
+            cursor = session.execute(
                 "DELETE FROM audit WHERE received_ms < ?", (round(before * 1000),)
             )
         return cursor.rowcount
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self._db.close()

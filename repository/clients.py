@@ -6,7 +6,7 @@ media types it sends (`sends`, information, never a check).
 A client's `allow` patterns are shell-style (`*` matches any characters, dots included)
 over a service's name or id; `wsdl:HOST/PATH` matches SOAP entries whose WSDL URL without
 its scheme matches `HOST/PATH` (a stage from a fetched WSDL among them). `Grant` compiles
-them once into one expression each. Stored in the repository's file, beside the entries.
+them once into one expression each. Stored in the repository's database, beside the entries.
 """
 
 from __future__ import annotations
@@ -158,8 +158,9 @@ def _rfc3339(when: datetime) -> str:
 
 
 class ClientStore:
-    """The clients in the repository's file (table `clients`); `transaction` and `rows`
-    are the repository's own, one lock and one transaction a call."""
+    """The clients in the repository's database (table `clients`); `transaction` and
+    `rows` are the repository's own, one lock and one transaction a call, and take `?`
+    placeholders whichever the database."""
 
     def __init__(self, transaction: Any, rows: Any) -> None:
         self._transaction = transaction

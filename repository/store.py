@@ -1,15 +1,20 @@
 """The service repository (SPEC §3, §5): entries, imports, seeded built-ins and the
-operator's settings (the purge policy of `PUT /purge/policy`) in SQLite.
+operator's settings (the purge policy of `PUT /purge/policy`), in SQLite or PostgreSQL
+(`repository.database`).
 
-One file in WAL mode with `synchronous=FULL`: a change is one transaction, and once a
-method returns, the change survives a crash or a power cut. Several processes (workers)
-may open the same file; within one, a lock serializes calls, so the repository can be
-used from `asyncio.to_thread`.
+SQLite: one file in WAL mode with `synchronous=FULL`: a change is one transaction, and
+once a method returns, the change survives a crash or a power cut. Several processes
+(workers) may open the same file. PostgreSQL: one database shared by several nodes, each
+naming itself (`origin`) in the notes its changes send the others (`repository.changefeed`).
+Within one process, a lock serializes calls, so the repository can be used from
+`asyncio.to_thread`.
 
 Resolution reads the enabled entries from memory (`repository.index.EntryIndex`), not
-from the file: each change updates the index for the entries it touched before its lock
-is let go, and a read first asks SQLite whether another connection changed the file
-(`PRAGMA data_version`), rebuilding the index if so.
+from the database: each change updates the index for the entries it touched before its
+lock is let go. On SQLite a read first asks whether another connection changed the file
+(`PRAGMA data_version`), rebuilding the index if so. On PostgreSQL a read never touches
+the server (it may be down): another node's changes come in by `refresh(ids)`, told by
+the change feed, and `resync()` rebuilds the index after the feed was away.
 
 Each entry remembers its origin: `api` (the admin API), `builtin` (seeded), `file` (a
 service file) or `import` (with the import's id). Re-reading service files and
@@ -21,7 +26,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -31,17 +35,24 @@ from typing import Any, TypedDict
 
 from igwcore import mediatype
 from igwcore.problems import Conflict, InvalidEntry, NotFound
+from repository.database import (
+    IntegrityError,
+    RepositoryError,
+    RepositoryUnavailable,
+    Session,
+    open_database,
+)
 from repository.entry import ServiceEntry, TargetCheck
 from repository.import_record import ImportRecord, import_record
 from repository.index import EntryIndex
-from repository.schema import MIGRATIONS, SCHEMA_VERSION
+from repository.schema import MIGRATIONS, POSTGRES_MIGRATIONS
 from repository.servicefiles import read_service_dirs
 
-__all__ = ["Changes", "Repository", "RepositoryError"]
+__all__ = ["Changes", "Repository", "RepositoryError", "RepositoryUnavailable"]
 
-
-class RepositoryError(RuntimeError):
-    """The repository file cannot be used (written by a newer release, not SQLite)."""
+# Touched entries up to this many are read again one by one; more rebuild the index.
+BULK = 1000
+ENABLED = "SELECT * FROM entries WHERE enabled"
 
 
 class Changes(TypedDict):
@@ -55,26 +66,22 @@ class Changes(TypedDict):
 class Repository:
     """The service entries; every method is one transaction under one lock."""
 
-    def __init__(self, path: str | Path) -> None:
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, target: str | Path, *, origin: str = "") -> None:
+        """`target`: a `postgresql://` or `postgres://` dsn, else the SQLite file's path
+        (`:memory:` too); `origin` names this node in PostgreSQL's change notes."""
         self._lock = threading.RLock()
+        self._db = open_database(target, origin=origin)
+        self.shared = self._db.shared
+        self._index = EntryIndex()
+        self._data_version = -1  # never read: the first read builds the index
         try:
-            self._db = sqlite3.connect(
-                str(path), timeout=30, isolation_level=None, check_same_thread=False
-            )
-            self._db.row_factory = sqlite3.Row
-            self._watching = False  # the triggers exist once the schema does
-            self._db.execute("PRAGMA journal_mode = WAL")
-            # FULL: a committed change is on disk before the call returns, even in WAL mode.
-            self._db.execute("PRAGMA synchronous = FULL")
-            self._db.execute("PRAGMA foreign_keys = ON")
             self._migrate()
-            self._watch_changes()
-            self._index = EntryIndex()
-            self._data_version = -1  # never read: the first read builds the index
-        except sqlite3.DatabaseError as e:
-            raise RepositoryError(f"{path}: {e}") from e
+            self._db.watch()
+            if self.shared:
+                self.resync()  # from here on, reads never ask the server
+        except BaseException:
+            self._db.close()
+            raise
 
     def close(self) -> None:
         with self._lock:
@@ -129,15 +136,43 @@ class Repository:
         return sorted(found, key=lambda e: e.id)
 
     def index(self) -> EntryIndex:
-        """The enabled entries in memory, current (rebuilt first if another connection
-        changed the file since)."""
+        """The enabled entries in memory, current. SQLite: rebuilt first if another
+        connection changed the file since. PostgreSQL: as this process's writes and
+        `refresh` left it, without a word to the server."""
+        if self.shared:
+            return self._index
         with self._lock:
-            version = self._db.execute("PRAGMA data_version").fetchone()[0]
+            version = self._db.data_version()
             if version != self._data_version:
-                rows = self._db.execute("SELECT * FROM entries WHERE enabled = 1").fetchall()
-                self._index = EntryIndex(_entry(row) for row in rows)
+                self._index = EntryIndex(_entry(row) for row in self._db.rows(ENABLED))
                 self._data_version = version
             return self._index
+
+    def refresh(self, ids: Iterable[str]) -> None:
+        """Read these entries again into the index (another node changed them); one now
+        absent or disabled leaves it."""
+        wanted = sorted(set(ids))
+        if len(wanted) > BULK:
+            self.resync()
+            return
+        with self._lock:
+            if not self._built():
+                return  # the first read builds it
+            rows: dict[str, Any] = dict.fromkeys(wanted)
+            for start in range(0, len(wanted), 100):
+                chunk = wanted[start : start + 100]
+                marks = ", ".join("?" * len(chunk))  # placeholders, one a value
+                for row in self._db.rows(f"SELECT * FROM entries WHERE id IN ({marks})", *chunk):
+                    rows[row["id"]] = row
+            self._apply(rows)
+
+    def resync(self) -> None:
+        """Rebuild the index from the database (after the change feed was away)."""
+        with self._lock:
+            if self.shared:
+                self._index = EntryIndex(_entry(row) for row in self._db.rows(ENABLED))
+            else:
+                self._data_version = -1  # rebuilt at the next read
 
     # --- changing one entry ---------------------------------------------------------------
 
@@ -146,7 +181,7 @@ class Repository:
         with self._write() as db:
             try:
                 _insert(db, entry, "api")
-            except sqlite3.IntegrityError as e:
+            except IntegrityError as e:
                 raise Conflict(f"a service with id {entry.id!r} exists") from e
         return entry
 
@@ -202,7 +237,8 @@ class Repository:
         changes = Changes(added=[], changed=[], removed=[])
         with self._write() as db:
             before = {
-                row["id"]: row for row in db.execute("SELECT * FROM entries WHERE origin = 'file'")
+                row["id"]: row
+                for row in db.execute("SELECT * FROM entries WHERE origin = 'file' ORDER BY id")
             }
             for item in found:
                 entry, source = item.entry, str(item.file)
@@ -210,7 +246,7 @@ class Repository:
                 if row is None:
                     try:
                         _insert(db, entry, "file", source=source)
-                    except sqlite3.IntegrityError as e:
+                    except IntegrityError as e:
                         reason = f"id {entry.id!r} exists and does not come from a service file"
                         raise InvalidEntry(
                             f"{source}: {reason}", errors=[{"field": source, "reason": reason}]
@@ -252,7 +288,9 @@ class Repository:
             )
             before = {
                 row["id"]: row
-                for row in db.execute("SELECT * FROM entries WHERE import_id = ?", (record.id,))
+                for row in db.execute(
+                    "SELECT * FROM entries WHERE import_id = ? ORDER BY id", (record.id,)
+                )
             }
             keep: set[str] = set()
             for entry in entries:
@@ -263,7 +301,7 @@ class Repository:
                 if row is None:
                     try:
                         _insert(db, entry, "import", import_id=record.id)
-                    except sqlite3.IntegrityError as e:
+                    except IntegrityError as e:
                         raise Conflict(
                             f"a service with id {entry.id!r} exists outside this import"
                         ) from e
@@ -278,15 +316,13 @@ class Repository:
         return changes
 
     def get_import(self, id: str) -> ImportRecord:
-        with self._lock:
-            row = self._db.execute("SELECT * FROM imports WHERE id = ?", (id,)).fetchone()
-        if row is None:
+        rows = self._db.rows("SELECT * FROM imports WHERE id = ?", id)
+        if not rows:
             raise NotFound(f"no import with id {id!r}")
-        return import_record(row)
+        return import_record(rows[0])
 
     def list_imports(self) -> list[ImportRecord]:
-        with self._lock:
-            rows = self._db.execute("SELECT * FROM imports ORDER BY created, id").fetchall()
+        rows = self._db.rows("SELECT * FROM imports ORDER BY created, id")
         return [import_record(row) for row in rows]
 
     def import_entries(self, import_id: str) -> list[ServiceEntry]:
@@ -297,9 +333,8 @@ class Repository:
 
     def get_setting(self, key: str) -> Any:
         """The JSON value stored under `key`, or None."""
-        with self._lock:
-            row = self._db.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
-        return None if row is None else json.loads(row["value"])
+        rows = self._db.rows("SELECT value FROM settings WHERE key = ?", key)
+        return json.loads(rows[0]["value"]) if rows else None
 
     def put_setting(self, key: str, value: Any) -> None:
         """Store a JSON value under `key`, replacing what was there."""
@@ -310,100 +345,65 @@ class Repository:
                 (key, json.dumps(value, sort_keys=True)),
             )
 
-    # --- for the other tables of the file (clients) ---------------------------------------
+    # --- for the other tables of the database (clients) -----------------------------------
 
-    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
-        """One write transaction under the repository's lock (`repository.clients`)."""
+    def transaction(self) -> AbstractContextManager[Session]:
+        """One write transaction under the repository's lock (`repository.clients`): its
+        statements take `?` placeholders whichever the database."""
         return self._write()
 
-    def rows(self, sql: str, *params: Any) -> list[sqlite3.Row]:
-        with self._lock:
-            return self._db.execute(sql, params).fetchall()
+    def rows(self, sql: str, *params: Any) -> list[Any]:
+        """A read's rows, each by column name (`?` placeholders)."""
+        return self._db.rows(sql, *params)
 
     # --- plumbing -------------------------------------------------------------------------
 
     def _select(self, sql: str, *params: Any) -> list[ServiceEntry]:
-        with self._lock:
-            rows = self._db.execute(sql, params).fetchall()
-        return [_entry(row) for row in rows]
+        return [_entry(row) for row in self._db.rows(sql, *params)]
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction; IMMEDIATE so that another process waits rather than fails.
+    def _write(self) -> Iterator[Session]:
+        """One write transaction.
 
-        The entries it inserted, changed or deleted (noted by this connection's temporary
-        triggers, `_watch_changes`) are put into the index as they are once committed,
-        before the lock is let go."""
+        The entries it inserted, changed or deleted (noted by the database's triggers,
+        `watch`) are put into the index as they are once committed, before the lock is
+        let go; past BULK of them, the index is rebuilt from the transaction's view."""
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-                touched: set[str] = set()
-                if self._watching:
-                    found = self._db.execute("SELECT id FROM temp.touched")
-                    touched = {row[0] for row in found}
-                changed = bool(touched)
-                if changed:
-                    self._db.execute("DELETE FROM temp.touched")
-                rows = self._rows(touched) if changed else {}
-                self._db.execute("COMMIT")
-            except BaseException:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
-                raise
-            if changed:
-                self._refresh(rows)
+            with self._db.transaction() as session:
+                yield session
+                touched = self._db.touched(session)
+                rows: dict[str, Any] = {}
+                rebuilt = None
+                if touched and self._built():
+                    if len(touched) > BULK:
+                        rebuilt = EntryIndex(_entry(row) for row in session.execute(ENABLED))
+                    else:
+                        rows = {id: _row(session, id) for id in touched}
+            if rebuilt is not None:
+                self._index = rebuilt
+            self._apply(rows)
 
-    def _rows(self, ids: set[str]) -> dict[str, sqlite3.Row | None] | None:
-        """The touched entries' rows as this transaction leaves them (None: too many to
-        read one by one; the index is rebuilt instead)."""
-        if len(ids) > 1000:
-            return None
-        return {
-            id: self._db.execute("SELECT * FROM entries WHERE id = ?", (id,)).fetchone()
-            for id in ids
-        }
+    def _built(self) -> bool:
+        return self.shared or self._data_version != -1
 
-    def _refresh(self, rows: dict[str, sqlite3.Row | None] | None) -> None:
-        if self._data_version == -1:
-            return  # never built: the first read builds it
-        if rows is None:
-            self._data_version = -1  # rebuilt at the next read
-            return
+    def _apply(self, rows: dict[str, Any]) -> None:
         for id, row in rows.items():
             self._index.put(id, None if row is None else _entry(row))
 
-    def _watch_changes(self) -> None:
-        """Temporary triggers, this connection's own, that note the id of every entry its
-        statements insert, update or delete (a cascade from an import included)."""
-        db = self._db
-        db.execute("CREATE TEMP TABLE IF NOT EXISTS touched (id TEXT PRIMARY KEY)")
-        for event, row in (("INSERT", "NEW"), ("UPDATE", "OLD"), ("DELETE", "OLD")):
-            db.execute(
-                f"CREATE TEMP TRIGGER IF NOT EXISTS touched_{event.lower()}"
-                f" AFTER {event} ON main.entries BEGIN"
-                f" INSERT OR IGNORE INTO touched (id) VALUES ({row}.id); END"
-            )
-        # An update that changes an id touches the new one too.
-        db.execute(
-            "CREATE TEMP TRIGGER IF NOT EXISTS touched_update_new AFTER UPDATE ON main.entries"
-            " WHEN NEW.id != OLD.id BEGIN"
-            " INSERT OR IGNORE INTO touched (id) VALUES (NEW.id); END"
-        )
-        self._watching = True
-
     def _migrate(self) -> None:
-        with self._write() as db:
-            version = db.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
+        steps = POSTGRES_MIGRATIONS if self.shared else MIGRATIONS
+        with self._write() as session:
+            version = self._db.schema_version(session)
+            if version > len(steps):
                 raise RepositoryError(
                     f"the repository has schema version {version}; this release knows "
-                    f"up to {SCHEMA_VERSION}"
+                    f"up to {len(steps)}"
                 )
-            for number in range(version, SCHEMA_VERSION):
-                for statement in MIGRATIONS[number]:
-                    db.execute(statement)
-                db.execute(f"PRAGMA user_version = {number + 1}")
+            for number in range(version, len(steps)):
+                for statement in steps[number]:
+                    session.execute(statement)
+            if version < len(steps):
+                self._db.set_schema_version(session, len(steps))
 
 
 def _data(entry: ServiceEntry) -> str:
@@ -413,7 +413,7 @@ def _data(entry: ServiceEntry) -> str:
     return json.dumps(data, sort_keys=True)
 
 
-def _entry(row: sqlite3.Row) -> ServiceEntry:
+def _entry(row: Any) -> ServiceEntry:
     data = json.loads(row["data"])
     return ServiceEntry(
         id=row["id"],
@@ -430,15 +430,19 @@ def _entry(row: sqlite3.Row) -> ServiceEntry:
     )
 
 
-def _one(db: sqlite3.Connection, id: str) -> ServiceEntry:
-    row = db.execute("SELECT * FROM entries WHERE id = ?", (id,)).fetchone()
+def _row(db: Session, id: str) -> Any:
+    return db.execute("SELECT * FROM entries WHERE id = ?", (id,)).fetchone()
+
+
+def _one(db: Session, id: str) -> ServiceEntry:
+    row = _row(db, id)
     if row is None:
         raise NotFound(f"no service with id {id!r}")
     return _entry(row)
 
 
 def _insert(
-    db: sqlite3.Connection,
+    db: Session,
     entry: ServiceEntry,
     origin: str,
     *,
@@ -462,7 +466,7 @@ def _insert(
     )
 
 
-def _update(db: sqlite3.Connection, entry: ServiceEntry, *, source: str | None = None) -> None:
+def _update(db: Session, entry: ServiceEntry, *, source: str | None = None) -> None:
     db.execute(
         "UPDATE entries SET name = ?, kind = ?, enabled = ?, converter = ?, data = ?,"
         " source = coalesce(?, source) WHERE id = ?",

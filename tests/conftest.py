@@ -18,6 +18,8 @@ from gateway import config as configuration
 from gateway.runtime import Gateway
 from gateway.serve import runners
 
+pytest_plugins = ["tests.pg"]  # postgres, pg_dsn: a real PostgreSQL
+
 HEADER = "Integration-Config"
 PROBLEM_BASE = "https://integration-gateway.dev/problems/"
 

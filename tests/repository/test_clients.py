@@ -122,9 +122,8 @@ def make(id: str = "c1", allow=("*",)) -> Client:
     )
 
 
-def test_the_store_keeps_clients_in_the_repository_file(tmp_path):
-    path = tmp_path / "r.sqlite"
-    repo = Repository(path)
+def test_the_store_keeps_clients_in_the_repository_database(target):
+    repo = Repository(target)
     store = ClientStore(repo.transaction, repo.rows)
     store.add(make("c1"))
     with pytest.raises(Conflict):
@@ -133,7 +132,7 @@ def test_the_store_keeps_clients_in_the_repository_file(tmp_path):
     with pytest.raises(NotFound):
         store.replace(make("c2"))
     repo.close()
-    repo = Repository(path)
+    repo = Repository(target)
     (client,) = ClientStore(repo.transaction, repo.rows).all()
     assert client.allow == ("validator",) and client.secret_hash == "$argon2id$x"
     ClientStore(repo.transaction, repo.rows).delete("c1")
@@ -141,3 +140,4 @@ def test_the_store_keeps_clients_in_the_repository_file(tmp_path):
         ClientStore(repo.transaction, repo.rows).delete("c1")
     assert "secret" not in client.to_json() and "argon2" not in str(client.to_json())
     assert "argon2" not in repr(client)
+    repo.close()

@@ -1,5 +1,5 @@
 """Resolution reads the repository's enabled entries from memory (repository/index.py);
-every way the repository changes keeps that index equal to what the file holds."""
+every way the repository changes keeps that index equal to what the database holds."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from tests.repository.test_store import http, soap
 
 
 @pytest.fixture
-def repo(tmp_path):
-    r = Repository(tmp_path / "repository.sqlite")
+def repo(target):
+    r = Repository(target)
     r.index()  # built: from here on, changes update it in place
     yield r
     r.close()
@@ -101,12 +101,48 @@ def test_reloading_service_files_updates_the_index(repo, tmp_path):
     assert_current(repo)
 
 
-def test_another_connections_change_is_seen_at_the_next_read(repo, tmp_path):
-    other = Repository(tmp_path / "repository.sqlite")
+def test_another_connections_change_is_seen_at_the_next_read(tmp_path):
+    repo, other = (Repository(tmp_path / "repository.sqlite") for _ in range(2))
+    repo.index()
     other.add(http("elsewhere"))
     assert [e.id for e in repo.by_name("elsewhere")] == ["elsewhere@1.0.0"]
     other.delete("elsewhere@1.0.0")
     assert repo.by_name("elsewhere") == []
+    other.close()
+    repo.close()
+
+
+def test_another_nodes_change_is_seen_once_refreshed(repo, target):
+    other = Repository(target, origin="other")
+    other.add(http("elsewhere"))
+    other.add(http("gone"))
+    repo.refresh(["elsewhere@1.0.0", "gone@1.0.0"])
+    assert [e.id for e in repo.by_name("elsewhere")] == ["elsewhere@1.0.0"]
+    other.delete("elsewhere@1.0.0")
+    other.set_enabled("gone@1.0.0", False)
+    repo.refresh(["elsewhere@1.0.0", "gone@1.0.0", "never@1"])
+    assert repo.by_name("elsewhere") == [] and repo.by_name("gone") == []
+    assert_current(repo)
+    other.close()
+
+
+def test_resync_rebuilds_the_index_from_the_database(repo, target):
+    other = Repository(target, origin="other")
+    other.seed(BUILTIN_ENTRIES)
+    repo.resync()
+    assert len(repo.index()) == len(BUILTIN_ENTRIES)
+    assert_current(repo)
+    other.close()
+
+
+def test_on_postgresql_reads_of_the_index_never_ask_the_server(pg_dsn):
+    repo, other = Repository(pg_dsn), Repository(pg_dsn, origin="other")
+    other.add(http("elsewhere"))
+    assert repo.by_name("elsewhere") == []  # not yet told
+    repo.refresh(["elsewhere@1.0.0"])
+    assert [e.id for e in repo.by_name("elsewhere")] == ["elsewhere@1.0.0"]
+    repo.close()  # and still answers
+    assert [e.id for e in repo.by_name("elsewhere")] == ["elsewhere@1.0.0"]
     other.close()
 
 

@@ -31,15 +31,13 @@ def soap(name: str, wsdl: str, **changes) -> ServiceEntry:
 
 def origin(repo: Repository, id: str) -> tuple[str, str | None]:
     """(origin, import id or service file) of an entry, as the repository file keeps it."""
-    row = repo._db.execute(
-        "SELECT origin, import_id, source FROM entries WHERE id = ?", (id,)
-    ).fetchone()
+    (row,) = repo.rows("SELECT origin, import_id, source FROM entries WHERE id = ?", id)
     return row["origin"], row["import_id"] or row["source"]
 
 
 @pytest.fixture
-def repo(tmp_path):
-    r = Repository(tmp_path / "var" / "repository.sqlite")
+def repo(target):
+    r = Repository(target)
     yield r
     r.close()
 
@@ -130,31 +128,31 @@ def test_by_target_finds_soap_operations_of_a_wsdl(repo):
 # --- the file -------------------------------------------------------------------------------
 
 
-def test_repository_file_is_in_wal_mode_with_full_sync(tmp_path, repo):
+def test_repository_file_is_in_wal_mode_with_full_sync(tmp_path):
     path = tmp_path / "var" / "repository.sqlite"
-    assert path.exists()
+    repo = Repository(path)
     db = sqlite3.connect(path)
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     db.close()
-    assert repo._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    assert repo.rows("PRAGMA synchronous")[0][0] == 2  # FULL
+    assert repo.shared is False
+    repo.close()
 
 
-def test_data_survives_reopening(tmp_path):
-    path = tmp_path / "r.sqlite"
-    first = Repository(path)
+def test_data_survives_reopening(target):
+    first = Repository(target)
     first.add(http("orders"))
     first.set_enabled("orders@1.0.0", False)
     first.close()
-    again = Repository(path)
+    again = Repository(target)
     assert again.get("orders@1.0.0") == http("orders", enabled=False)
     again.close()
 
 
-def test_committed_change_survives_a_crash(tmp_path):
-    path = tmp_path / "r.sqlite"
-    run_and_crash(path, "repo.add(http('orders'))")
-    reopened = Repository(path)
+def test_committed_change_survives_a_crash(target):
+    run_and_crash(target, "repo.add(http('orders'))")
+    reopened = Repository(target)
     assert reopened.get("orders@1.0.0").name == "orders"
     reopened.close()
 
@@ -168,9 +166,8 @@ def test_newer_schema_is_refused(tmp_path):
         Repository(path)
 
 
-def test_two_repositories_on_one_file_see_each_other(tmp_path):
-    path = tmp_path / "r.sqlite"
-    a, b = Repository(path), Repository(path)
+def test_two_repositories_on_one_database_see_each_other(target):
+    a, b = Repository(target), Repository(target)
     a.add(http("orders"))
     assert b.get("orders@1.0.0").name == "orders"
     a.close()
@@ -200,13 +197,12 @@ def test_seed_adds_builtins_once(repo):
     assert {e.id for e in repo.list()} == {e.id for e in BUILTIN_ENTRIES}
 
 
-def test_deleted_builtin_does_not_come_back_on_restart(tmp_path):
-    path = tmp_path / "r.sqlite"
-    first = Repository(path)
+def test_deleted_builtin_does_not_come_back_on_restart(target):
+    first = Repository(target)
     first.seed(BUILTIN_ENTRIES)
     first.delete("xslt@1.0.0")
     first.close()
-    again = Repository(path)
+    again = Repository(target)
     assert again.seed(BUILTIN_ENTRIES) == []
     with pytest.raises(NotFound):
         again.get("xslt@1.0.0")
@@ -305,10 +301,9 @@ def test_import_interrupted_by_an_error_changes_nothing(repo):
     repo.add(http("after"))  # the repository is still usable
 
 
-def test_import_interrupted_by_a_process_crash_leaves_nothing(tmp_path):
-    path = tmp_path / "r.sqlite"
+def test_import_interrupted_by_a_process_crash_leaves_nothing(target):
     run_and_crash(
-        path,
+        target,
         """
         rec = ImportRecord(kind="wsdl", document="<d/>", url="http://h/x")
         def entries():
@@ -319,13 +314,13 @@ def test_import_interrupted_by_a_process_crash_leaves_nothing(tmp_path):
         """,
         expect=3,
     )
-    reopened = Repository(path)
+    reopened = Repository(target)
     assert reopened.list() == [] and reopened.list_imports() == []
     reopened.close()
 
 
-def run_and_crash(path: Path, code: str, expect: int = 9) -> None:
-    """Run `code` against a repository at `path` in another process that dies without
+def run_and_crash(target: str | Path, code: str, expect: int = 9) -> None:
+    """Run `code` against a repository at `target` in another process that dies without
     closing anything (os._exit), as a crash would."""
     script = textwrap.dedent(
         """
@@ -336,9 +331,9 @@ def run_and_crash(path: Path, code: str, expect: int = 9) -> None:
         from repository.store import Repository
         def http(name):
             return ServiceEntry(name=name, kind="http", target={{"url": "http://svc"}})
-        repo = Repository({path!r})
+        repo = Repository({target!r})
         """
-    ).format(root=str(ROOT), path=str(path))
+    ).format(root=str(ROOT), target=str(target))
     script += textwrap.dedent(code) + "\nos._exit(9)\n"
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=60)
     assert result.returncode == expect, result.stderr.decode()
