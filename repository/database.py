@@ -114,10 +114,7 @@ class Session:
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         with self._errors():
-            if isinstance(self._connection, sqlite3.Connection):
-                self._connection.executemany(sql, rows)
-            else:
-                self._connection.cursor().executemany(self._translate(sql), rows)
+            self._connection.cursor().executemany(self._translate(sql), rows)
 
 
 class SQLite:
