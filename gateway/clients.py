@@ -218,6 +218,18 @@ class Clients:
         self._forget(id)
         return client
 
+    def reload(self, ids: Iterable[str] | None) -> None:
+        """Take clients as stored again (those of `ids`; None: all): what another process
+        made, changed or revoked. What was verified of them is forgotten."""
+        stored = {c.id: c for c in self._store.all()}
+        for id in [*self._by_id, *stored] if ids is None else list(ids):
+            client = stored.get(id)
+            if client is None:
+                self._by_id.pop(id, None)
+            else:
+                self._by_id[id] = client
+            self._forget(id)
+
     def _changed(self, client: Client) -> None:
         self._by_id[client.id] = client
         self._forget(client.id)

@@ -57,7 +57,11 @@ class AdminSection:
 @dataclass(frozen=True)
 class RepositorySection:
     path: str = "var/repository.sqlite"
+    # A shared PostgreSQL repository (issue 13): `postgresql://user@host/db`, its password
+    # never in the file (PGPASSWORD, ~/.pgpass), or the whole dsn from the variable
+    # `dsn_env` names.
     dsn: str = ""
+    dsn_env: str = ""
     service_dirs: tuple[str, ...] = ()
     # Shell-style patterns over dotted module names (`acme.services.*`): the modules whose
     # functions and classes python entries may run, besides the built-ins' (SPEC §10.2).
@@ -128,6 +132,18 @@ class Config:
         return os.environ.get("IGW_ADMIN_TOKEN") or self.admin.token
 
     @property
+    def repository_dsn(self) -> str:
+        """The shared repository's dsn ("" for the SQLite file): `dsn_env`'s variable
+        over `dsn`."""
+        r = self.repository
+        return (os.environ.get(r.dsn_env, "") if r.dsn_env else "") or r.dsn
+
+    @property
+    def repository_target(self) -> str:
+        """What `Repository` opens: the dsn, else the SQLite file's path."""
+        return self.repository_dsn or str(self.path(self.repository.path))
+
+    @property
     def audit_enabled(self) -> bool:
         if self.audit.enabled is None:
             return self.gateway.require_client_auth
@@ -157,6 +173,27 @@ SECTIONS = {
 SERVICE_SETTINGS: dict[str, dict[str, tuple[type, Any]]] = {
     "logger": {"dir": (Path, "var/log"), "max_files": (int, 100)}
 }
+
+
+DSN_RE = re.compile(r"^postgres(?:ql)?://", re.IGNORECASE)
+_DSN_PASSWORD = re.compile(r"^[^:/]+://[^/@]*:[^/@]*@|[?&]password=", re.IGNORECASE)
+
+
+def _check_dsn(config: Config) -> None:
+    r = config.repository
+    if r.dsn and _DSN_PASSWORD.search(r.dsn):
+        raise ConfigError(
+            "repository.dsn holds a password: secrets only ever come from the environment "
+            "(PGPASSWORD, a ~/.pgpass file, or the whole dsn in the variable dsn_env names)"
+        )
+    if r.dsn_env and not os.environ.get(r.dsn_env) and not r.dsn:
+        raise ConfigError(f"repository.dsn_env names {r.dsn_env}, which is not set")
+    dsn = config.repository_dsn
+    if dsn and not DSN_RE.match(dsn):
+        where = f"the variable {r.dsn_env}" if r.dsn_env and os.environ.get(r.dsn_env) else "dsn"
+        raise ConfigError(
+            f"repository.dsn: {where} is not a PostgreSQL dsn (postgresql://USER@HOST/DB)"
+        )
 
 
 def load(path: Path | None = None, **overrides: Any) -> Config:
@@ -362,13 +399,7 @@ def _check(config: Config) -> None:
         )
     if g.log_format not in ("text", "json"):
         raise ConfigError(f"gateway.log_format must be 'text' or 'json', not {g.log_format!r}")
-    # Keys of SPEC §8 whose features land with later releases: refused, never ignored, so
-    # that no one believes a gateway is shared or guarded when it is not.
-    if config.repository.dsn:
-        raise ConfigError(
-            "repository.dsn (a shared PostgreSQL repository) is not supported "
-            "by this release; use repository.path"
-        )
+    _check_dsn(config)
     p = config.purge
     if p.cron:
         try:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Callable, Iterator, Sequence
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import (
     CounterMetricFamily,
     GaugeMetricFamily,
@@ -158,6 +158,16 @@ class Metrics:
         self.scheduler_runs = Counter(
             "igw_purge_runs", "Purge runs by trigger", ["trigger"], registry=r
         )
+
+    def name_node(self, node: str, workers: int) -> None:
+        """`igw_node_info{node}`: the node's name, its value the number of workers."""
+        info = Gauge(
+            "igw_node_info",
+            "This node ([gateway] node); the value: its workers",
+            ["node"],
+            registry=self.registry,
+        )
+        info.labels(node).set(workers)
 
     def watch(self, servers: Callable[[], list[AppServer]]) -> None:
         self.registry.register(_AppServerCollector(servers))  # type: ignore[arg-type]

@@ -57,9 +57,15 @@ def create_public_app(gateway: Gateway) -> web.Application:
 
 async def health(request: web.Request) -> web.Response:
     gw = request.app[GATEWAY]
-    return web.json_response(
-        {"status": "ok", "node": gw.config.gateway.node, "applications": len(gw.applications)}
-    )
+    body = {
+        "status": "ok",
+        "node": gw.config.gateway.node,
+        "applications": len(gw.applications),
+        "repository": gw.repository_state,
+    }
+    if gw.worker is not None:
+        body["worker"] = gw.worker
+    return web.json_response(body)
 
 
 async def capabilities(request: web.Request) -> web.Response:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from cachetools import LRUCache
+from prometheus_client import CollectorRegistry, generate_latest
 
 from appserver.application import Application
 from appserver.kinds import KINDS, DeployEnv, target_check
@@ -27,6 +28,7 @@ from gateway.applist import ApplicationList, Clock, PurgeReport
 from gateway.audit import AuditLog
 from gateway.clients import Clients
 from gateway.config import SERVICE_SETTINGS, Config
+from gateway.control import NodeChange, Peers, Summed, summed
 from gateway.imports import Refresher
 from gateway.metrics import Metrics
 from gateway.proxy import Proxy
@@ -35,6 +37,7 @@ from gateway.tracing import Tracing
 from igwcore import mediatype
 from igwcore.descriptor import ByName, Descriptor
 from igwcore.problems import Problem, ServiceNotFound
+from igwcore.urls import masked
 from repository.audit import AuditStore
 from repository.builtins import BUILTIN_ENTRIES
 from repository.clients import Client, ClientStore
@@ -93,13 +96,28 @@ def deploy_env(config: Config) -> DeployEnv:
     )
 
 
+# "single": the one process of a node; with `[gateway] workers` above 1, "supervisor"
+# (the admin API, the schedules; no public port) and its "worker"s (the public port).
+Role = Literal["single", "supervisor", "worker"]
+
+
 class Gateway:
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, *, role: Role = "single", worker: int | None = None) -> None:
         self.config = config
+        self.role = role
+        self.worker = worker
         self.metrics = Metrics()
         self.tracing = Tracing.from_config(config.telemetry)
-        self.repository = Repository(config.path(config.repository.path))
-        self.repository.seed(BUILTIN_ENTRIES)
+        self.repository = Repository(config.repository_target)
+        self.repository_state = "connected"  # or "disconnected" (a shared repository)
+        # For logs: the SQLite file, or the dsn without its password.
+        self.repository_name = masked(config.repository_dsn) or str(
+            config.path(config.repository.path)
+        )
+        # The node's workers, told of every change before it is acknowledged (supervisor).
+        self.peers = Peers()
+        if role != "worker":  # the supervisor has seeded and read the files already
+            self.repository.seed(BUILTIN_ENTRIES)
         # SPEC §9: clients are kept whether or not they are required, so that an operator
         # can make them before turning the requirement on.
         self.clients = Clients(ClientStore(self.repository.transaction, self.repository.rows))
@@ -107,13 +125,14 @@ class Gateway:
         self.audit: AuditLog | None = None
         if config.audit_enabled:
             self.audit = AuditLog(
-                AuditStore(config.path(config.audit.path)),
+                AuditStore(config.repository_dsn or config.path(config.audit.path)),
                 self.metrics.registry,
-                keep_days=config.audit.keep_days,
+                # Pruned once a node, by the supervisor: workers only write.
+                keep_days=0 if role == "worker" else config.audit.keep_days,
             )
         self.env = deploy_env(config)
         self.check_target = target_check(self.env)
-        if config.repository.service_dirs:
+        if config.repository.service_dirs and role != "worker":
             # At start a file's entry that the kinds' rules now refuse is held back, not
             # fatal: the gateway starts, and the operator sees why in GET /services.
             self.reload_service_dirs(target_check(self.env, kinds_only=True))
@@ -131,6 +150,8 @@ class Gateway:
             servers, self._stored_policy(), Clock(), on_purge=self._count_purge
         )
         self.metrics.watch(lambda: list(self.applications.servers.values()))
+        if role != "worker":  # once a node, not summed over its workers
+            self.metrics.name_node(node, config.gateway.workers)
         fetched = FetchedContracts(
             size=config.assembler.fetch_cache,
             policy=self.env.contract_fetch,
@@ -358,10 +379,12 @@ class Gateway:
         return shown
 
     async def services_changed(self, ids: list[str]) -> list[str]:
-        """Undeploy every application using one of `ids`; before the change is acknowledged."""
+        """Undeploy every application using one of `ids`, on every worker of the node,
+        before the change is acknowledged."""
         keys = await self.applications.remove_using(ids)
         if keys:
             log.info("undeployed %d applications using %s", len(keys), ", ".join(ids))
+        await self.peers.tell(NodeChange(entries=tuple(ids)))
         return keys
 
     async def registered(self, entries: list[ServiceEntry]) -> list[str]:
@@ -372,6 +395,7 @@ class Gateway:
         came, a stage of the same WSDL) are planned again and compared."""
         if not entries:
             return []
+        await self.peers.tell(NodeChange(registered=tuple(e.id for e in entries)))
         names = {e.name for e in entries}
         converter = any(e.converter for e in entries)
         wsdls = {e.target.get("wsdl") for e in entries if e.kind == "soap"} - {None}
@@ -405,14 +429,151 @@ class Gateway:
         # Document imports' texts, so that their stages deploy with no URL to fetch.
         remember_imports(wsdl_cache(self.env.shared), self.repository.list_imports())
         await self.proxy.start()
-        self.scheduler.start(self.applications.policy)
+        if self.role != "worker":  # the schedules run once a node
+            self.scheduler.start(self.applications.policy)
+            self.refresher.start()
         if self.audit is not None:
             self.audit.start()
-        self.refresher.start()
 
     async def purge(self, policy: PurgePolicy, trigger: str) -> PurgeReport:
-        """Purge now; `trigger` is "schedule", "request" (or "deploy", from the list)."""
-        return await self.applications.purge(policy, trigger=trigger)
+        """Purge now, on every worker; `trigger` is "schedule", "request" (or "deploy",
+        from the list)."""
+        report = await self.applications.purge(policy, trigger=trigger)
+        body = {"policy": policy.to_json(), "trigger": trigger}
+        for _, theirs in await self.peers.ask("POST", "/purge", body):
+            report = PurgeReport(
+                list(dict.fromkeys([*report.purged, *theirs["purged"]])),
+                report.freed_bytes + theirs["freed_bytes"],
+                report.remaining + theirs["remaining"],
+            )
+        return report
+
+    # --- the application lists of the node's workers --------------------------------------
+
+    def local_records(self) -> list[dict[str, Any]]:
+        """This process's applications as GET /applications shows them."""
+        records = [a.record() for a in self.applications]
+        if self.worker is not None:
+            for record in records:
+                record["worker"] = self.worker
+        return records
+
+    async def application_records(self) -> list[dict[str, Any]]:
+        """Every application of the node (each worker's own list, SPEC §6)."""
+        records = self.local_records()
+        for _, theirs in await self.peers.ask("GET", "/applications"):
+            records.extend(theirs)
+        return records
+
+    async def remove_applications(self, keys: list[str]) -> list[str]:
+        """Undeploy `keys` wherever they are deployed; answer the keys found."""
+        found = [a.key for a in self.applications.remove(keys)]
+        for _, theirs in await self.peers.ask("POST", "/remove", {"keys": keys}):
+            found.extend(theirs["removed"])
+        return sorted(set(found))
+
+    async def metrics_text(self) -> bytes:
+        """The Prometheus text of the node: every worker's samples summed."""
+        own = self.metrics.render()
+        if not self.peers:
+            return own
+        families = summed([own.decode(), *await self.peers.metrics()])
+        registry = CollectorRegistry()
+        registry.register(Summed(families))  # type: ignore[arg-type]
+        return generate_latest(registry)
+
+    async def clients_changed(self, ids: list[str]) -> None:
+        """A client made, changed or revoked here: every worker takes it again."""
+        await self.peers.tell(NodeChange(clients=tuple(ids)))
+
+    # --- what another process changed in the repository -----------------------------------
+
+    async def apply(self, change: NodeChange) -> None:
+        """Take up what the repository holds now (a worker told by its supervisor; a node
+        told by the shared repository's notifications): entries read again and their
+        applications undeployed, clients and the policy read again."""
+        if change.repository:
+            self.repository_state = change.repository
+        if change.resync:
+            await self.resynchronise()
+        ids = list(dict.fromkeys([*change.entries, *change.registered]))
+        if ids:
+            self.repository.refresh(ids)
+            self._reheld(ids)
+            self._forget_contracts(ids)
+        if change.entries:
+            await self.services_changed(list(change.entries))
+        if change.registered:
+            index = self.repository.index()
+            entries = [e for id in change.registered if (e := index.get(id)) is not None]
+            await self.registered(entries)
+        if change.clients:
+            self.clients.reload(change.clients)
+            await self.peers.tell(NodeChange(clients=change.clients))
+        if change.policy:
+            self.applications.policy = self._stored_policy()
+            if self.role != "worker":
+                self.scheduler.apply(self.applications.policy)
+            await self.peers.tell(NodeChange(policy=True))
+        if change.repository or change.resync:
+            await self.peers.tell(NodeChange(resync=change.resync, repository=change.repository))
+
+    async def resynchronise(self) -> None:
+        """Everything read again (the shared repository was out of reach: its changes
+        meanwhile were missed); every application whose stages would not be chosen now,
+        or whose entries changed, is undeployed."""
+        self.repository.resync()
+        self.held.clear()
+        self.held.update(self.held_back())
+        self.clients.reload(None)
+        self.applications.policy = self._stored_policy()
+        if self.role != "worker":
+            self.scheduler.apply(self.applications.policy)
+        remember_imports(wsdl_cache(self.env.shared), self.repository.list_imports())
+        index = self.repository.index()
+        stale = []
+        for application in self.applications:
+            if any(index.get(s.service.id) != s.service for s in application.plan.stages):
+                stale.append(application.key)
+                continue
+            parsed = self.parse_uncached(application.canonical)
+            try:
+                plan = await self.assembler.plan(parsed.descriptors, parsed.canonical, parsed.key)
+            except Problem:
+                stale.append(application.key)
+                continue
+            if tuple(s.service.id for s in plan.stages) != application.stage_ids:
+                stale.append(application.key)
+        if stale:
+            self.applications.remove(stale)
+            log.info("resynchronised: undeployed %d applications", len(stale))
+
+    def _reheld(self, ids: list[str]) -> None:
+        """What the kinds' rules hold back, for entries another process changed."""
+        index = self.repository.index()
+        for id in ids:
+            self.held.pop(id, None)
+            entry = index.get(id)
+            if entry is not None:
+                errors = KINDS[entry.kind].check_target(entry.target, self.env)
+                if errors:
+                    self.held[id] = errors[0]["reason"]
+
+    def _forget_contracts(self, ids: list[str]) -> None:
+        """A SOAP entry another process changed may come from a WSDL imported or
+        refreshed there: its parsed contract is dropped, and the imports' texts taken
+        again when one is not known here."""
+        cache = wsdl_cache(self.env.shared)
+        index = self.repository.index()
+        wsdls = {
+            e.target.get("wsdl")
+            for id in ids
+            if (e := index.get(id)) is not None and e.kind == "soap"
+        } - {None}
+        for url in wsdls:
+            cache.forget(str(url))
+        if any(cache.document(str(url)) is None for url in wsdls):
+            remember_imports(cache, self.repository.list_imports())
 
     def _count_purge(self, trigger: str, report: PurgeReport) -> None:
         self.metrics.scheduler_runs.labels(trigger).inc()
@@ -432,11 +593,13 @@ class Gateway:
                 self._scheduled.discard(task)
 
     async def set_policy(self, policy: PurgePolicy) -> None:
-        """Store the policy (what differs from config.toml), then apply it at once."""
+        """Store the policy (what differs from config.toml), then apply it at once, on
+        every worker."""
         stored = overrides(policy, self.configured_policy)
         await asyncio.to_thread(self.repository.put_setting, POLICY_SETTING, stored)
         self.applications.policy = policy
         self.scheduler.apply(policy)
+        await self.peers.tell(NodeChange(policy=True))
 
     async def stop(self) -> None:
         """Stop purging, close every application after its requests in flight, then the
@@ -451,6 +614,7 @@ class Gateway:
         if self.audit is not None:
             await self.audit.stop()  # the requests are drained: their records are all in
         await self.applications.close()
+        await self.peers.close()
         await self.proxy.close()
         self.env.close()
         self.repository.close()

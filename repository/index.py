@@ -45,6 +45,10 @@ class EntryIndex:
     def __len__(self) -> int:
         return len(self._by_id)
 
+    def get(self, id: str) -> ServiceEntry | None:
+        """The enabled entry of that id, if any."""
+        return self._by_id.get(id)
+
     def by_name(self, name: str) -> tuple[ServiceEntry, ...]:
         return self._by_name.get(name, NONE)
 

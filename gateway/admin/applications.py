@@ -14,24 +14,29 @@ POLICY = Success(200, "The policy", ref("PurgePolicy"))
 
 
 async def list_applications(request: web.Request) -> web.Response:
-    return items([a.record() for a in gateway_of(request).applications])
+    return items(await gateway_of(request).application_records())
 
 
-def _application(request: web.Request) -> Any:
+async def _records(request: web.Request) -> list[dict[str, Any]]:
+    """The application of the key on each worker holding it (one without workers)."""
     key = request.match_info["key"]
-    application = gateway_of(request).applications.get(key)
-    if application is None:
+    found = [r for r in await gateway_of(request).application_records() if r["key"] == key]
+    if not found:
         raise NotFound(f"no application with key {key} is deployed")
-    return application
+    return found
 
 
 async def get_application(request: web.Request) -> web.Response:
-    return web.json_response(_application(request).record())
+    found = await _records(request)
+    if gateway_of(request).peers:  # SPEC §6: one a worker holding it
+        return items(found)
+    return web.json_response(found[0])
 
 
 async def delete_application(request: web.Request) -> web.Response:
-    application = _application(request)
-    gateway_of(request).applications.remove([application.key])
+    key = request.match_info["key"]
+    if not await gateway_of(request).remove_applications([key]):
+        raise NotFound(f"no application with key {key} is deployed")
     return web.Response(status=204)
 
 
@@ -70,7 +75,13 @@ ROUTES = (
         "/applications/{key}",
         get_application,
         "One application",
-        (Success(200, "An application", ref("Application")),),
+        (
+            Success(
+                200,
+                "An application; with workers, {items: [...]}, one a worker holding it",
+                {"oneOf": [ref("Application"), items_of("Application")]},
+            ),
+        ),
     ),
     Route("DELETE", "/applications/{key}", delete_application, "Undeploy one application", (DONE,)),
     Route(

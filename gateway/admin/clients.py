@@ -30,6 +30,7 @@ async def list_clients(request: web.Request) -> web.Response:
 async def add_client(request: web.Request) -> web.Response:
     gw = gateway_of(request)
     client, secret = await gw.clients.create(await json_body(request))
+    await gw.clients_changed([client.id])
     log.info("client %s (%s) made, allowed %s", client.id, client.name, list(client.allow))
     return web.json_response(gw.clients.shown(client, secret), status=201)
 
@@ -41,6 +42,7 @@ async def get_client(request: web.Request) -> web.Response:
 async def replace_client(request: web.Request) -> web.Response:
     gw = gateway_of(request)
     client = gw.clients.replace(request.match_info["id"], await json_body(request))
+    await gw.clients_changed([client.id])
     log.info("client %s (%s) now allowed %s", client.id, client.name, list(client.allow))
     return web.json_response(client.to_json())
 
@@ -48,12 +50,15 @@ async def replace_client(request: web.Request) -> web.Response:
 async def rotate_secret(request: web.Request) -> web.Response:
     gw = gateway_of(request)
     client, secret = await gw.clients.rotate(request.match_info["id"])
+    await gw.clients_changed([client.id])
     log.info("client %s has a new secret; the old one no longer works", client.id)
     return web.json_response(gw.clients.shown(client, secret))
 
 
 async def delete_client(request: web.Request) -> web.Response:
-    client = gateway_of(request).clients.delete(request.match_info["id"])
+    gw = gateway_of(request)
+    client = gw.clients.delete(request.match_info["id"])
+    await gw.clients_changed([client.id])
     log.info("client %s (%s) revoked", client.id, client.name)
     return web.Response(status=204)
 

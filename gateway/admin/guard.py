@@ -13,6 +13,8 @@
 4. On the JSON API, a POST or PUT with a body needs `Content-Type: application/json`
    (parameters allowed), else 415 /unsupported-media-type. The console's forms carry
    their own CSRF token instead.
+5. With a shared repository out of reach, a request that would change it is 503
+   /repository-unavailable (SPEC §6); reading, resolving, purging and undeploying work.
 """
 
 from __future__ import annotations
@@ -27,10 +29,18 @@ from gateway.console import is_console, signed_in
 from gateway.keys import GATEWAY
 from gateway.middleware import Handler
 from igwcore import mediatype
-from igwcore.problems import BadRequest, CrossSite, InvalidCredentials, UnsupportedMediaType
+from igwcore.problems import (
+    BadRequest,
+    CrossSite,
+    InvalidCredentials,
+    RepositoryUnavailable,
+    UnsupportedMediaType,
+)
 
 CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 SAME_SITE = frozenset({"same-origin", "none"})
+# Changing requests that leave the repository alone: the application lists only.
+NOT_STORED = ("/resolve", "/purge", "/applications/", "/ui/purge")
 
 
 @web.middleware
@@ -55,6 +65,16 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
                 f"the admin API takes JSON bodies: send Content-Type: application/json, "
                 f"not {given or 'none'!r}"
             )
+    gateway = request.app[GATEWAY]
+    if (
+        request.method in CHANGING
+        and gateway.repository_state == "disconnected"
+        and not request.path.startswith(NOT_STORED)
+    ):
+        raise RepositoryUnavailable(
+            f"the shared repository ({gateway.repository_name}) is out of reach: changes "
+            "are refused until it is back; deployed applications keep serving"
+        )
     return await handler(request)
 
 

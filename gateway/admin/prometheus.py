@@ -10,7 +10,7 @@ from gateway.keys import gateway_of
 
 async def metrics(request: web.Request) -> web.Response:
     return web.Response(
-        body=gateway_of(request).metrics.render(),
+        body=await gateway_of(request).metrics_text(),
         headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"},
     )
 

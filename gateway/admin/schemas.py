@@ -110,6 +110,7 @@ SCHEMAS: dict[str, Any] = {
             "hits": {"type": "integer"},
             "in_flight": {"type": "integer"},
             "size_bytes": {"type": "integer"},
+            "worker": {"type": "integer", "description": "its worker (workers above 1)"},
         },
     },
     "PurgeReport": {

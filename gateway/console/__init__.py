@@ -94,6 +94,7 @@ async def post_client(request: web.Request) -> web.Response:
     except InvalidEntry as e:
         refused = ClientForm(entered=form, errors=e.members["errors"])
         return html(await render(request, client_form=refused), status=422)
+    await gw.clients_changed([client.id])
     log.info(
         "client %s (%s) made in the console, allowed %s", client.id, client.name, list(client.allow)
     )
@@ -106,9 +107,11 @@ async def post_revoke(request: web.Request) -> web.Response:
     if isinstance(form, web.Response):
         return form
     id = request.match_info["id"]
+    gw = gateway_of(request)
     try:
-        client = gateway_of(request).clients.delete(id)
+        client = gw.clients.delete(id)
     except NotFound:
         return not_found(f"There is no client {id} (was it revoked already?).")
+    await gw.clients_changed([client.id])
     log.info("client %s (%s) revoked in the console", client.id, client.name)
     return redirect(str(URL(PAGE).with_query(revoked=client.id)))

@@ -93,7 +93,7 @@ async def render(
 ) -> str:
     """The page; `entered` and `errors` are the policy form's after a refusal."""
     gw = gateway_of(request)
-    records = [a.record() for a in gw.applications]
+    records = await gw.application_records()
     services = sorted((e.to_json() for e in gw.repository.list()), key=lambda e: e["id"])
     clients = [c.to_json() for c in gw.clients]
     audit = None if gw.audit is None else await gw.audit.query(limit=AUDIT_SHOWN)

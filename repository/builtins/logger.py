@@ -3,11 +3,13 @@ folder."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import logging
 import os
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -135,8 +137,10 @@ class LogFiles:
             )
 
     def open(self, folder: Path, file: str, max_files: int) -> tuple[Path, int]:
-        """(the real path, its shared descriptor) of `file` inside `folder`."""
-        with self._lock:
+        """(the real path, its shared descriptor) of `file` inside `folder`. The count
+        and the new file are one step for every process of the node (the workers): under
+        an exclusive lock on the folder itself."""
+        with self._lock, _folder_lock(folder):
             self.check_room(folder, file, max_files)
             path = _log_path(folder, file)
             shared = self._open.get(path)
@@ -167,6 +171,21 @@ class LogFiles:
         """How many stages write to `path` now (0: it is not open)."""
         shared = self._open.get(path)
         return shared[1] if shared is not None else 0
+
+
+@contextlib.contextmanager
+def _folder_lock(folder: Path) -> Iterator[None]:
+    """flock on the folder's own descriptor: no lock file to count among its entries."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError as e:
+        raise ArgumentError("file", f"cannot open the log folder: {e.strerror}") from e
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # and with it the lock
 
 
 def _entries(base: Path) -> int:

@@ -49,7 +49,9 @@ def test_relative_paths_are_relative_to_the_config_folder(tmp_path):
         ({"routes": [{"prefix": "/l", "upstream": "file:///etc"}]}, "routes[0].upstream"),
         ({"connections": {"crm": {"password": "x"}}}, "connections.crm.password"),
         ({"services": {"logger": {"folder": "x"}}}, "services.logger.folder"),
-        ({"repository": {"dsn": "postgresql://db"}}, "repository.dsn"),
+        ({"repository": {"dsn": "postgresql://u:secret@db/igw"}}, "repository.dsn"),
+        ({"repository": {"dsn": "mysql://db/igw"}}, "repository.dsn"),
+        ({"repository": {"dsn_env": "IGW_TEST_UNSET_DSN"}}, "repository.dsn_env"),
     ],
 )
 def test_bad_key_or_value_is_named(raw, named):
@@ -83,3 +85,12 @@ def test_connection_secrets_come_from_the_environment(monkeypatch):
 def test_admin_token_from_the_environment_wins(monkeypatch):
     monkeypatch.setenv("IGW_ADMIN_TOKEN", "env")
     assert configuration.from_dict({"admin": {"token": "file"}}).admin_token == "env"
+
+
+def test_the_dsn_comes_from_the_environment_when_dsn_env_names_it(monkeypatch):
+    monkeypatch.setenv("IGW_TEST_DSN", "postgresql://igw:secret@db.internal/igw")
+    config = configuration.from_dict({"repository": {"dsn_env": "IGW_TEST_DSN"}})
+    assert config.repository_dsn == "postgresql://igw:secret@db.internal/igw"
+    assert config.repository_target == config.repository_dsn
+    # Without it, the SQLite file: the default needs no setup.
+    assert configuration.from_dict({}).repository_target.endswith("var/repository.sqlite")
