@@ -24,7 +24,7 @@ from typing import Any
 
 import psycopg
 
-from repository.database import CONNECT, RepositoryUnavailable, masked
+from repository.database import CONNECT, RepositoryUnavailable, masked, reason
 from repository.schema import CHANNEL
 
 __all__ = ["Change", "ChangeFeed"]
@@ -93,8 +93,8 @@ class ChangeFeed:
             conn = await psycopg.AsyncConnection.connect(self._dsn, autocommit=True, **CONNECT)
             await conn.execute(f"LISTEN {CHANNEL}")
         except psycopg.OperationalError as e:
-            reason = str(e).strip().splitlines()[0] if str(e) else ""
-            raise RepositoryUnavailable(f"{masked(self._dsn)}: cannot listen ({reason})") from None
+            why = reason(e, self._dsn)
+            raise RepositoryUnavailable(f"{masked(self._dsn)}: cannot listen ({why})") from None
         return conn
 
     async def _listen(self, conn: psycopg.AsyncConnection[Any]) -> None:
@@ -105,8 +105,8 @@ class ChangeFeed:
                 async with conn:
                     async for note in conn.notifies():
                         self._queue.put_nowait(note.payload)
-            except psycopg.OperationalError as e:
-                log.warning("change feed lost %s: %s", masked(self._dsn), str(e).strip())
+            except (psycopg.OperationalError, psycopg.InterfaceError) as e:
+                log.warning("the change feed lost %s: %s", masked(self._dsn), reason(e, self._dsn))
             self.connected = False
             self._queue.put_nowait(LOST)
             conn = await self._reconnect()

@@ -38,6 +38,7 @@ __all__ = [
     "is_postgres",
     "masked",
     "open_database",
+    "reason",
 ]
 
 SCHEMES = ("postgresql://", "postgres://")
@@ -82,6 +83,14 @@ def masked(dsn: str) -> str:
     query = [(k, "***" if k == "password" else v) for k, v in parse_qsl(parts.query)]
     netloc = f"{user}@{hosts}" if at else hosts
     return urlunsplit(parts._replace(netloc=netloc, query=urlencode(query, safe="*")))
+
+
+def reason(error: Exception, dsn: str) -> str:
+    """A driver's error in a line, the dsn's password masked should it appear."""
+    lines = str(error).strip().splitlines()
+    secret = _password(dsn)
+    line = lines[0] if lines else type(error).__name__
+    return line.replace(secret, "***") if secret else line
 
 
 def _password(dsn: str) -> str:
@@ -138,7 +147,6 @@ class SQLite:
             self._db.execute("PRAGMA foreign_keys = ON")
         except sqlite3.DatabaseError as e:
             raise RepositoryError(f"{path}: {e}") from e
-        self._path = path
 
     def close(self) -> None:
         with self._lock:
@@ -219,11 +227,12 @@ class Postgres:
     shared = True
 
     def __init__(self, dsn: str, *, origin: str = "", one_writer: bool = True) -> None:
+        """`one_writer`: each write takes the write lock and names `origin` (the audit's
+        do neither); ValueError for an origin over MAX_ORIGIN bytes."""
         if len(origin.encode()) > MAX_ORIGIN:
             raise ValueError(f"an origin is at most {MAX_ORIGIN} bytes")
         self.name = masked(dsn)
         self._dsn = dsn
-        self._secret = _password(dsn)
         self._origin = origin
         self._one_writer = one_writer
         self._lock = threading.RLock()
@@ -276,7 +285,8 @@ class Postgres:
         with self._lock:
             self._watching = True
             if self._conn is not None:
-                self._conn.execute(_TOUCHED)
+                with self._mapped():
+                    self._conn.execute(_TOUCHED)
 
     def touched(self, session: Session) -> set[str]:
         if not self._watching:
@@ -332,14 +342,11 @@ class Postgres:
             self._drop()
             raise self._unavailable(e) from None
         except psycopg.IntegrityError as e:
-            raise IntegrityError(self._scrubbed(str(e))) from None
+            raise IntegrityError(reason(e, self._dsn)) from None
 
     def _unavailable(self, error: psycopg.Error) -> RepositoryUnavailable:
-        reason = self._scrubbed(str(error).strip().splitlines()[0] if str(error) else "")
-        return RepositoryUnavailable(f"{self.name}: PostgreSQL is unavailable ({reason})")
-
-    def _scrubbed(self, text: str) -> str:
-        return text.replace(self._secret, "***") if self._secret else text
+        why = reason(error, self._dsn)
+        return RepositoryUnavailable(f"{self.name}: PostgreSQL is unavailable ({why})")
 
 
 _TOUCHED = "CREATE TEMP TABLE IF NOT EXISTS touched (id text PRIMARY KEY)"

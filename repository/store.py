@@ -74,6 +74,7 @@ class Repository:
         self.shared = self._db.shared
         self._index = EntryIndex()
         self._data_version = -1  # never read: the first read builds the index
+        self._unsure: set[str] = set()
         try:
             self._migrate()
             self._db.watch()
@@ -367,18 +368,27 @@ class Repository:
 
         The entries it inserted, changed or deleted (noted by the database's triggers,
         `watch`) are put into the index as they are once committed, before the lock is
-        let go; past BULK of them, the index is rebuilt from the transaction's view."""
+        let go; past BULK of them, the index is rebuilt from the transaction's view.
+        (PostgreSQL does not tell a node its own changes: those of a write whose COMMIT
+        went unanswered are read again by the next.)"""
         with self._lock:
-            with self._db.transaction() as session:
-                yield session
-                touched = self._db.touched(session)
-                rows: dict[str, Any] = {}
-                rebuilt = None
-                if touched and self._built():
-                    if len(touched) > BULK:
-                        rebuilt = EntryIndex(_entry(row) for row in session.execute(ENABLED))
-                    else:
-                        rows = {id: _row(session, id) for id in touched}
+            touched: set[str] = set()
+            try:
+                with self._db.transaction() as session:
+                    yield session
+                    touched = self._db.touched(session) | self._unsure
+                    rows: dict[str, Any] = {}
+                    rebuilt = None
+                    if touched and self._built():
+                        if len(touched) > BULK:
+                            rebuilt = EntryIndex(_entry(row) for row in session.execute(ENABLED))
+                        else:
+                            rows = {id: _row(session, id) for id in touched}
+            except RepositoryUnavailable:
+                # Lost at COMMIT, the change may have been made: read again at the next write.
+                self._unsure = touched
+                raise
+            self._unsure = set()
             if rebuilt is not None:
                 self._index = rebuilt
             self._apply(rows)

@@ -1,5 +1,6 @@
-"""A real PostgreSQL for tests: the server of `IGW_TEST_POSTGRES_DSN`, else a throwaway
-cluster of this machine's PostgreSQL (initdb, trust, loopback, fsync off), one a session.
+"""A real PostgreSQL for tests: the server of `IGW_TEST_POSTGRES_DSN` (a role that may
+CREATE DATABASE), else a throwaway cluster of this machine's PostgreSQL (initdb, trust,
+loopback, fsync off), one a session.
 
 `pg_dsn` is a fresh database a test, dropped after it. `restart`, `stop` and `start`
 act on the throwaway cluster (a server given by dsn cannot be restarted: those tests skip).
@@ -20,6 +21,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import psycopg
 import pytest
@@ -38,14 +40,11 @@ class PostgresServer:
     data: Path | None = None
     bin: Path | None = None
 
-    def dsn_for(self, database: str) -> str:
-        return str(psycopg.conninfo.make_conninfo(self.dsn, dbname=database))
-
     def url_for(self, database: str) -> str:
         """A `postgresql://` URL for `database` (what Repository takes)."""
         info = psycopg.conninfo.conninfo_to_dict(self.dsn)
-        user = info.get("user", "postgres")
-        password = f":{info['password']}" if info.get("password") else ""
+        user = quote(str(info.get("user", "postgres")), safe="")
+        password = f":{quote(str(info['password']), safe='')}" if info.get("password") else ""
         host, port = info.get("host", "127.0.0.1"), info.get("port", "5432")
         return f"postgresql://{user}{password}@{host}:{port}/{database}"
 
