@@ -79,6 +79,7 @@ class AuditLog:
 
     async def _run(self) -> None:
         pruned = 0.0
+        failing = False
         while True:
             if time.monotonic() - pruned >= PRUNE_S or not pruned:
                 pruned = time.monotonic()
@@ -86,8 +87,14 @@ class AuditLog:
             await asyncio.sleep(self.interval_s)
             try:
                 await self.flush()
-            except Exception:
-                log.exception("audit records could not be written; they wait for the next try")
+            except Exception as e:
+                if not failing:  # once an outage, not twenty times a second
+                    log.warning("audit records cannot be written (%s); they wait", e)
+                failing = True
+            else:
+                if failing:
+                    log.info("audit records written again")
+                failing = False
 
     async def flush(self) -> int:
         """Write what is waiting; answer how many. One batch at a time."""

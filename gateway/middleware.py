@@ -17,7 +17,9 @@ from igwcore.problems import (
     NotFound,
     PayloadTooLarge,
     Problem,
+    RepositoryUnavailable,
 )
+from repository.database import RepositoryUnavailable as OutOfReach
 
 log = logging.getLogger("integration_gateway.http")
 
@@ -60,6 +62,10 @@ async def problems(request: web.Request, handler: Handler) -> web.StreamResponse
         try:
             response = await handler(request)
         except Problem as p:
+            _log_problem(request, p)
+            response = problem_response(p)
+        except OutOfReach as e:  # a shared repository, between the loss and its notice
+            p = RepositoryUnavailable(f"{e}; deployed applications keep serving")
             _log_problem(request, p)
             response = problem_response(p)
         except web.HTTPException as e:

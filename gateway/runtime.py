@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import time
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -37,10 +38,11 @@ from gateway.tracing import Tracing
 from igwcore import mediatype
 from igwcore.descriptor import ByName, Descriptor
 from igwcore.problems import Problem, ServiceNotFound
-from igwcore.urls import masked
 from repository.audit import AuditStore
 from repository.builtins import BUILTIN_ENTRIES
+from repository.changefeed import Change, ChangeFeed
 from repository.clients import Client, ClientStore
+from repository.database import masked
 from repository.entry import ServiceEntry, TargetCheck
 from repository.fetch import FetchPolicy
 from repository.store import Changes, Repository
@@ -108,7 +110,17 @@ class Gateway:
         self.worker = worker
         self.metrics = Metrics()
         self.tracing = Tracing.from_config(config.telemetry)
-        self.repository = Repository(config.repository_target)
+        # This node in the shared repository's change notes: its name and this start.
+        self.origin = f"{config.gateway.node}/{secrets.token_hex(4)}"
+        self.repository = Repository(config.repository_target, origin=self.origin)
+        self.feed: ChangeFeed | None = None
+        if self.repository.shared and role != "worker":  # a node's workers are told
+            self.feed = ChangeFeed(
+                config.repository_dsn,
+                origin=self.origin,
+                on_change=self._heard,
+                on_state=self._connection,
+            )
         self.repository_state = "connected"  # or "disconnected" (a shared repository)
         # For logs: the SQLite file, or the dsn without its password.
         self.repository_name = masked(config.repository_dsn) or str(
@@ -429,6 +441,8 @@ class Gateway:
         # Document imports' texts, so that their stages deploy with no URL to fetch.
         remember_imports(wsdl_cache(self.env.shared), self.repository.list_imports())
         await self.proxy.start()
+        if self.feed is not None:
+            await self.feed.start()
         if self.role != "worker":  # the schedules run once a node
             self.scheduler.start(self.applications.policy)
             self.refresher.start()
@@ -517,6 +531,34 @@ class Gateway:
             await self.peers.tell(NodeChange(policy=True))
         if change.repository or change.resync:
             await self.peers.tell(NodeChange(resync=change.resync, repository=change.repository))
+
+    async def _heard(self, change: Change) -> None:
+        """Another node committed `change` to the shared repository: taken up here and
+        by this node's workers (within a second of the commit: SPEC §5)."""
+        ids = tuple(sorted(change.entries))
+        await self.apply(
+            NodeChange(
+                entries=ids,
+                registered=ids,  # those enabled now: re-plan what they may change
+                clients=tuple(sorted(change.clients)),
+                policy=POLICY_SETTING in change.settings,
+                resync=change.partial,
+            )
+        )
+
+    async def _connection(self, connected: bool) -> None:
+        """The shared repository lost (health says so, admin writes 503) or back (read
+        again: what was committed meanwhile was never heard)."""
+        if connected:
+            log.info("the shared repository is back (%s): reading it again", self.repository_name)
+            await self.apply(NodeChange(resync=True, repository="connected"))
+        else:
+            log.warning(
+                "the shared repository is out of reach (%s): deployed applications keep "
+                "serving; admin changes are refused until it is back",
+                self.repository_name,
+            )
+            await self.apply(NodeChange(repository="disconnected"))
 
     async def resynchronise(self) -> None:
         """Everything read again (the shared repository was out of reach: its changes
@@ -607,6 +649,8 @@ class Gateway:
         if self._stopped:
             return
         self._stopped = True
+        if self.feed is not None:
+            await self.feed.stop()
         self.scheduler.shutdown()
         await self.refresher.stop()
         for task in [*self._scheduled, *self._assembling.values()]:

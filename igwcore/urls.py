@@ -18,7 +18,7 @@ import re
 
 from igwcore import abnf
 
-__all__ = ["canonical_url", "canonical_url_or_none", "masked", "port_number", "same_url"]
+__all__ = ["canonical_url", "canonical_url_or_none", "port_number", "same_url"]
 
 # A URL SPEC §1 allows, in parts (its port still to be checked against 65535). A "://"
 # before the first "/", "?" or "#" must end a scheme: the lookahead refuses the URL where
@@ -74,11 +74,3 @@ def port_number(digits: str) -> int | None:
         return None
     return int(significant)
 
-
-_USERINFO_PASSWORD = re.compile(r"^([^:/?#]+://[^:/@?#]*):[^/@?#]*@")
-_QUERY_PASSWORD = re.compile(r"([?&]password=)[^&]*", re.IGNORECASE)
-
-
-def masked(dsn: str) -> str:
-    """A URL (a database's dsn) with any password in it replaced by `***`: for logs."""
-    return _QUERY_PASSWORD.sub(r"\1***", _USERINFO_PASSWORD.sub(r"\1:***@", dsn))

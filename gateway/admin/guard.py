@@ -13,8 +13,9 @@
 4. On the JSON API, a POST or PUT with a body needs `Content-Type: application/json`
    (parameters allowed), else 415 /unsupported-media-type. The console's forms carry
    their own CSRF token instead.
-5. With a shared repository out of reach, a request that would change it is 503
-   /repository-unavailable (SPEC §6); reading, resolving, purging and undeploying work.
+5. With a shared repository out of reach, a request that would read or change it is
+   503 /repository-unavailable (SPEC §6) at once; what memory answers (the application
+   lists, clients, the policy, metrics) and resolving, purging, undeploying still work.
 """
 
 from __future__ import annotations
@@ -39,8 +40,13 @@ from igwcore.problems import (
 
 CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 SAME_SITE = frozenset({"same-origin", "none"})
-# Changing requests that leave the repository alone: the application lists only.
-NOT_STORED = ("/resolve", "/purge", "/applications/", "/ui/purge")
+# What the admin API answers with the shared repository out of reach (SPEC §6): from
+# memory, or the application lists. Anything else would wait on the server, then fail.
+WITHOUT_REPOSITORY = {
+    "GET": ("/applications", "/purge/policy", "/metrics", "/openapi.json", "/clients"),
+    "POST": ("/resolve", "/purge", "/ui/purge"),
+    "DELETE": ("/applications/",),
+}
 
 
 @web.middleware
@@ -66,14 +72,13 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
                 f"not {given or 'none'!r}"
             )
     gateway = request.app[GATEWAY]
-    if (
-        request.method in CHANGING
-        and gateway.repository_state == "disconnected"
-        and not request.path.startswith(NOT_STORED)
+    if gateway.repository_state == "disconnected" and not request.path.startswith(
+        WITHOUT_REPOSITORY.get(request.method, ())
     ):
         raise RepositoryUnavailable(
             f"the shared repository ({gateway.repository_name}) is out of reach: changes "
-            "are refused until it is back; deployed applications keep serving"
+            "are refused until it is back; deployed applications keep serving, and "
+            "GET /applications, /clients, /purge/policy and /metrics answer"
         )
     return await handler(request)
 
