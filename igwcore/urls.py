@@ -73,4 +73,3 @@ def port_number(digits: str) -> int | None:
     if len(significant) > 5 or int(significant) > 65535:
         return None
     return int(significant)
-
