@@ -5,7 +5,8 @@
 Each figure stands beside its baseline, measured in the same run: a hand-written
 aiohttp app doing the same work (the hit path), the upstream called directly
 (pass-through), an open gateway (clients and audit), the plain data structure or the
-smallest repository (in-process rows), zeep's own client (the SOAP stage). Where the
+smallest repository (in-process rows), zeep's own client (the SOAP stage), one worker
+and the hand-written app's own scaling (workers). Where the
 issue set a target, the last column says whether it is met. `--smoke` runs every row
 briefly and small, to show that each still prints a number (CI runs it); its figures
 mean nothing. See bench/README.md.
@@ -23,7 +24,7 @@ from collections.abc import Callable
 from bench import machine
 from bench.table import Row, render
 
-GROUPS = ("hit", "clients", "inproc", "soap")
+GROUPS = ("hit", "clients", "inproc", "soap", "scale")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         "clients": lambda: _clients(options),
         "inproc": lambda: _inproc(options),
         "soap": lambda: _soap(options),
+        "scale": lambda: _scale(options),
     }
     for group in groups:
         rows += runners[group]()
@@ -96,6 +98,12 @@ def _soap(options: argparse.Namespace) -> list[Row]:
     from bench.soap_stage import soap_rows
 
     return soap_rows(smoke=options.smoke)
+
+
+def _scale(options: argparse.Namespace) -> list[Row]:
+    from bench.scale_rows import scale_rows
+
+    return scale_rows(seconds=options.seconds, rounds=options.rounds, smoke=options.smoke)
 
 
 if __name__ == "__main__":

@@ -86,12 +86,15 @@ def upstream() -> web.Application:
 
 def main() -> None:
     which, port = sys.argv[1], int(sys.argv[2])
+    reuse_port = "--reuse-port" in sys.argv[3:]  # several processes on one port
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     logging.basicConfig(level=logging.INFO, handlers=[handler])
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     app = {"baseline": baseline, "upstream": upstream}[which]()
-    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+    web.run_app(
+        app, host="127.0.0.1", port=port, print=None, access_log=None, reuse_port=reuse_port
+    )
 
 
 if __name__ == "__main__":

@@ -77,7 +77,7 @@ def servers(*specs: tuple[str, list[str], str, str, Path | None]) -> Iterator[di
     try:
         for name, argv, cpu, health, cwd in specs:
             proc = subprocess.Popen(
-                pinned(cpu, argv),
+                pinned(cpu, argv) if cpu else argv,  # "": wherever the kernel puts it
                 cwd=cwd,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
@@ -146,23 +146,31 @@ def _ms(text: str) -> float:
     return float(number) * _UNITS[unit]
 
 
-def wrk(url: str, script: Path, *, seconds: float, connections: int, measured: list[Server]) -> Run:
-    """Drive `url` for `seconds`; CPU a request is that of the `measured` servers together."""
+def wrk(
+    url: str,
+    script: Path,
+    *,
+    seconds: float,
+    connections: int,
+    measured: list[Server],
+    pin: bool = True,
+    threads: int = 1,
+) -> Run:
+    """Drive `url` for `seconds`; CPU a request is that of the `measured` servers together.
+    `pin`: wrk on CPU 1 (else wherever the kernel puts it)."""
     before = sum(s.cpu_seconds() for s in measured)
+    argv = [
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{seconds:g}s",
+        "--latency",
+        "-s",
+        str(script),
+        url,
+    ]
     out = subprocess.run(
-        pinned(
-            CLIENT_CPU,
-            [
-                "wrk",
-                "-t1",
-                f"-c{connections}",
-                f"-d{seconds:g}s",
-                "--latency",
-                "-s",
-                str(script),
-                url,
-            ],
-        ),
+        pinned(CLIENT_CPU, argv) if pin else argv,
         capture_output=True,
         text=True,
         check=True,

@@ -289,9 +289,14 @@ def _admin(args: argparse.Namespace, config: configuration.Config) -> int:
             return _load(base, token, args.folder)
         elif cmd == "apps":
             result = _call(base, token, "GET", "/applications")
+            where = (
+                ["worker", "app_server"]
+                if any("worker" in r for r in result["items"])
+                else ["app_server"]
+            )
             _table(
                 result["items"],
-                ["key", "app_server", "hits", "in_flight", "size_bytes", "last_used", "canonical"],
+                ["key", *where, "hits", "in_flight", "size_bytes", "last_used", "canonical"],
             )
             return 0
         elif cmd == "purge":

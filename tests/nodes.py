@@ -45,6 +45,20 @@ class Node:
         self.url = f"http://127.0.0.1:{self.port}"
         self.admin = f"http://127.0.0.1:{self.admin_port}"
 
+    @classmethod
+    def of(cls, folder: Path, config: str, port: int, admin_port: int) -> Node:
+        """A node of a config.toml's text as it is (the examples' recipes)."""
+        node = cls.__new__(cls)
+        node.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "config.toml").write_text(config)
+        node.port, node.admin_port = port, admin_port
+        node.log = folder / "gateway.log"
+        node.proc = None
+        node.url = f"http://127.0.0.1:{port}"
+        node.admin = f"http://127.0.0.1:{admin_port}"
+        return node
+
     def start(self, seconds: float = 60, env: dict[str, str] | None = None) -> Node:
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(

@@ -90,7 +90,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _throwaway_cluster(bin: Path) -> Iterator[PostgresServer]:
+def throwaway_cluster(bin: Path) -> Iterator[PostgresServer]:
+    """A cluster of its own in a temporary folder, started; stopped and removed after
+    (a generator: the fixture below, and `python -m bench` through contextmanager)."""
     folder = Path(tempfile.mkdtemp(prefix="igw-pg-"))
     if os.geteuid() == 0:
         user = pwd.getpwnam("postgres")
@@ -129,7 +131,7 @@ def postgres() -> Iterator[PostgresServer]:
     bin = initdb()
     if bin is None:
         pytest.skip(f"no PostgreSQL here: no initdb on PATH nor in /usr/lib/postgresql ({ENV})")
-    yield from _throwaway_cluster(bin)
+    yield from throwaway_cluster(bin)
 
 
 @pytest.fixture

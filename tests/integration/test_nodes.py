@@ -43,7 +43,7 @@ def nodes(tmp_path: Path, dsn: str, count: int = 2, **sections) -> list[Node]:
 
 @pytest.fixture
 def cluster(tmp_path: Path, pg_dsn: str, upstream: str):
-    made = nodes(tmp_path, pg_dsn)
+    made = nodes(tmp_path, pg_dsn, audit={"enabled": True})
     for n in made:
         n.upstream = upstream
     yield made
@@ -204,6 +204,13 @@ async def test_postgresql_restarted_under_traffic(cluster, postgres):
     stop.set()
     await running
     assert statuses and set(statuses) == {200}, statuses  # deployed: served throughout
+
+    # Every request answered left its audit record, those of the outage included.
+    async def all_audited() -> bool:
+        status, body = await b.adm("GET", "/audit?limit=1000")
+        return status == 200 and len(body["items"]) >= len(statuses)
+
+    await until(all_audited, 10)
     # Acknowledged before the restart: still there; changes flow again.
     assert (await b.adm("GET", "/services/shop.upper@1.0.0"))[0] == 200
     assert (await a.adm("POST", "/services/shop.upper@1.0.0/disable"))[0] == 200

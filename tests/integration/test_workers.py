@@ -9,6 +9,8 @@ import asyncio
 import base64
 import os
 import signal
+import subprocess
+import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -72,6 +74,11 @@ async def test_every_worker_serves_and_the_admin_api_answers_for_all(node):
     )
     _, again = await node.adm("GET", "/metrics")
     assert counted >= WORKERS and 'igw_node_info{node="' in again
+    apps = subprocess.run(
+        [sys.executable, "-m", "gateway", "apps", "--admin", node.admin],
+        capture_output=True, text=True, check=True,
+    ).stdout.splitlines()  # fmt: skip
+    assert apps[0].split()[:3] == ["KEY", "WORKER", "APP_SERVER"] and len(apps) == 1 + WORKERS
     status, _ = await node.adm("DELETE", f"/applications/{key}")
     assert status == 204
     _, body = await node.adm("GET", "/applications")
