@@ -175,6 +175,7 @@ SERVICE_SETTINGS: dict[str, dict[str, tuple[type, Any]]] = {
 }
 
 
+MAX_WORKERS = 64
 DSN_RE = re.compile(r"^postgres(?:ql)?://", re.IGNORECASE)
 _DSN_PASSWORD = re.compile(r"^[^:/]+://[^/@]*:[^/@]*@|[?&]password=", re.IGNORECASE)
 
@@ -399,6 +400,10 @@ def _check(config: Config) -> None:
         )
     if g.log_format not in ("text", "json"):
         raise ConfigError(f"gateway.log_format must be 'text' or 'json', not {g.log_format!r}")
+    if g.workers > MAX_WORKERS:
+        raise ConfigError(
+            f"gateway.workers must be at most {MAX_WORKERS} (one a core is plenty), not {g.workers}"
+        )
     _check_dsn(config)
     p = config.purge
     if p.cron:

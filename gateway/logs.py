@@ -37,8 +37,13 @@ os.register_at_fork(after_in_child=_fresh_after_fork)
 
 
 class _RequestIdFilter(logging.Filter):
+    def __init__(self, worker: int | None = None) -> None:
+        super().__init__()
+        self.worker = worker
+
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id.get()
+        record.worker = self.worker
         return True
 
 
@@ -53,23 +58,32 @@ class JsonFormatter(logging.Formatter):
             "request_id": getattr(record, "request_id", "-"),
             "message": record.getMessage(),
         }
+        worker = getattr(record, "worker", None)
+        if worker is not None:
+            line["worker"] = worker
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
         return json.dumps(line)
 
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
+# A node's worker says which it is: `worker 1` after the logger's name.
+WORKER_FORMAT = "%(asctime)s %(levelname)s %(name)s worker %(worker)s [%(request_id)s] %(message)s"
 
 
 def setup(
-    log_format: str = "text", level: int = logging.INFO, stream: IO[str] | None = None
+    log_format: str = "text",
+    level: int = logging.INFO,
+    stream: IO[str] | None = None,
+    *,
+    worker: int | None = None,
 ) -> None:
-    """Log to `stream` (stderr) one line an event, text or JSON, with the request id."""
+    """Log to `stream` (stderr) one line an event, text or JSON, with the request id (and
+    the worker's number, in a node's worker)."""
     handler = logging.StreamHandler(stream or sys.stderr)
-    handler.addFilter(_RequestIdFilter())
-    handler.setFormatter(
-        JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT)
-    )
+    handler.addFilter(_RequestIdFilter(worker))
+    text = TEXT_FORMAT if worker is None else WORKER_FORMAT
+    handler.setFormatter(JsonFormatter() if log_format == "json" else logging.Formatter(text))
     root = logging.getLogger()
     for h in list(root.handlers):
         root.removeHandler(h)

@@ -73,11 +73,13 @@ class Supervisor:
     def __init__(self, config: Config, gateway: Gateway) -> None:
         self.config = config
         self.gateway = gateway
+        self._port = reserve_port(config.gateway.host, config.gateway.port)
+        self.port = self._port.getsockname()[1]  # port 0: the one the kernel chose, for all
         self.folder = Path(tempfile.mkdtemp(prefix="igw-"))  # 0700: the control sockets
         count = config.gateway.workers
         share = math.ceil(config.gateway.max_connections / count)
         self._worker_config = replace(
-            config, gateway=replace(config.gateway, max_connections=share)
+            config, gateway=replace(config.gateway, max_connections=share, port=self.port)
         )
         self.workers = [Worker(Peer(n, self.folder / f"w{n}.sock")) for n in range(count)]
         gateway.peers.peers = [w.peer for w in self.workers]
@@ -85,7 +87,6 @@ class Supervisor:
         self._context = multiprocessing.get_context("spawn")
         self._stopping = False
         self._watch: asyncio.Task[None] | None = None
-        self._port = reserve_port(config.gateway.host, config.gateway.port)
 
     async def start(self) -> None:
         """Every worker started and listening; ConfigError if one cannot start."""
@@ -207,7 +208,7 @@ def worker_main(config: Config, number: int, control: str) -> None:
     with contextlib.suppress(OSError, AttributeError):  # Linux: end with the supervisor
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a terminal's Ctrl-C is the supervisor's
-    logs.setup(config.gateway.log_format)
+    logs.setup(config.gateway.log_format, worker=number)
     asyncio.run(run_worker(config, number, control))
 
 
@@ -254,7 +255,7 @@ async def run_node(config: Config, *, ready: asyncio.Event | None = None) -> Non
             "integration gateway on http://%s:%d with %d workers (admin http://%s:%d), "
             "repository %s",
             config.gateway.host,
-            config.gateway.port,
+            supervisor.port,
             config.gateway.workers,
             config.admin.host,
             config.admin.port,
