@@ -85,3 +85,18 @@ async def drain(gateway: Gateway, runners: tuple[web.AppRunner, ...]) -> None:
     deadline = asyncio.get_running_loop().time() + DRAIN_SECONDS
     while gateway.requests_in_progress and asyncio.get_running_loop().time() < deadline:
         await asyncio.sleep(0.05)
+
+
+def log_listening(gateway: Gateway, port: int) -> None:
+    """The start's line: where both listeners are, the workers, the repository."""
+    config = gateway.config
+    workers = config.gateway.workers
+    log.info(
+        "integration gateway on http://%s:%d%s (admin http://%s:%d), repository %s",
+        config.gateway.host,
+        port,
+        f" with {workers} workers" if workers > 1 else "",
+        config.admin.host,
+        config.admin.port,
+        gateway.repository_name,
+    )

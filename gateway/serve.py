@@ -26,6 +26,7 @@ from gateway.lifecycle import (
     DRAIN_SECONDS,
     admin_runner,
     drain,
+    log_listening,
     public_runner,
     stop_gateway,
     stop_on_signals,
@@ -66,14 +67,7 @@ async def run(config: Config, *, ready: asyncio.Event | None = None) -> None:
     try:
         await web.TCPSite(public, config.gateway.host, config.gateway.port).start()
         await web.TCPSite(admin, config.admin.host, config.admin.port).start()
-        log.info(
-            "integration gateway on http://%s:%d (admin http://%s:%d), repository %s",
-            config.gateway.host,
-            config.gateway.port,
-            config.admin.host,
-            config.admin.port,
-            gateway.repository_name,
-        )
+        log_listening(gateway, config.gateway.port)
         if ready is not None:
             ready.set()
         await stop.wait()

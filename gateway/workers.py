@@ -45,6 +45,7 @@ from gateway.lifecycle import (
     DRAIN_SECONDS,
     admin_runner,
     drain,
+    log_listening,
     public_runner,
     stop_gateway,
     stop_on_signals,
@@ -251,16 +252,7 @@ async def run_node(config: Config, *, ready: asyncio.Event | None = None) -> Non
         supervisor = Supervisor(config, gateway)
         await supervisor.start()
         await web.TCPSite(admin, config.admin.host, config.admin.port).start()
-        log.info(
-            "integration gateway on http://%s:%d with %d workers (admin http://%s:%d), "
-            "repository %s",
-            config.gateway.host,
-            supervisor.port,
-            config.gateway.workers,
-            config.admin.host,
-            config.admin.port,
-            gateway.repository_name,
-        )
+        log_listening(gateway, supervisor.port)
         if ready is not None:
             ready.set()
         await stop.wait()
