@@ -42,6 +42,7 @@ from repository.audit import AuditStore
 from repository.builtins import BUILTIN_ENTRIES
 from repository.changefeed import Change, ChangeFeed
 from repository.clients import Client, ClientStore
+from repository.database import RepositoryUnavailable as OutOfReach
 from repository.database import masked
 from repository.entry import ServiceEntry, TargetCheck
 from repository.fetch import FetchPolicy
@@ -192,6 +193,10 @@ class Gateway:
         self.requests_in_progress = 0  # on both listeners, kept by the error middleware
         self._name_groups: tuple[object, int, NameGroups] | None = None
         self.refresher = Refresher(self)  # imports with refresh_s
+        # Entries a change named that the shared repository could not give (it went as
+        # the change came): out of resolution until read again.
+        self._waiting: set[str] = set()
+        self._rereading: asyncio.Task[None] | None = None
 
     def _stored_policy(self) -> PurgePolicy:
         stored = self.repository.get_setting(POLICY_SETTING)
@@ -508,6 +513,42 @@ class Gateway:
         applications undeployed, clients and the policy read again."""
         if change.repository:
             self.repository_state = change.repository
+        try:
+            await self._take_up(change)
+        except OutOfReach:
+            # The shared repository went as the change came: what it touched is undeployed
+            # all the same, and left out of resolution until it can be read again.
+            ids = [*change.entries, *change.registered]
+            log.warning("the shared repository is out of reach: %d entries wait", len(ids))
+            await self.applications.remove_using(ids)
+            await self.peers.tell(NodeChange(entries=tuple(ids)))
+            self._unread(ids)
+            return
+        if change.repository or change.resync:
+            await self.peers.tell(NodeChange(resync=change.resync, repository=change.repository))
+
+    def _unread(self, ids: list[str]) -> None:
+        """Entries out of resolution until read again: tried every second."""
+        index = self.repository.index()
+        for id in ids:
+            index.put(id, None)
+        self._waiting.update(ids)
+        if self._rereading is None or self._rereading.done():
+            self._rereading = asyncio.get_running_loop().create_task(self._reread())
+
+    async def _reread(self) -> None:
+        while self._waiting:
+            await asyncio.sleep(1.0)
+            ids = sorted(self._waiting)
+            try:
+                self.repository.refresh(ids)
+            except OutOfReach:
+                continue
+            self._waiting.difference_update(ids)
+            self._reheld(ids)
+            log.info("read %d entries again", len(ids))
+
+    async def _take_up(self, change: NodeChange) -> None:
         if change.resync:
             await self.resynchronise()
         ids = list(dict.fromkeys([*change.entries, *change.registered]))
@@ -529,8 +570,6 @@ class Gateway:
             if self.role != "worker":
                 self.scheduler.apply(self.applications.policy)
             await self.peers.tell(NodeChange(policy=True))
-        if change.repository or change.resync:
-            await self.peers.tell(NodeChange(resync=change.resync, repository=change.repository))
 
     async def _heard(self, change: Change) -> None:
         """Another node committed `change` to the shared repository: taken up here and
@@ -653,8 +692,9 @@ class Gateway:
             await self.feed.stop()
         self.scheduler.shutdown()
         await self.refresher.stop()
-        for task in [*self._scheduled, *self._assembling.values()]:
-            task.cancel()
+        for task in [*self._scheduled, *self._assembling.values(), self._rereading]:
+            if task is not None:
+                task.cancel()
         if self.audit is not None:
             await self.audit.stop()  # the requests are drained: their records are all in
         await self.applications.close()

@@ -252,3 +252,28 @@ async def test_a_node_of_workers_takes_up_another_nodes_changes(tmp_path: Path, 
 
 async def _ok(node: Node, header: str) -> bool:
     return (await node.call(header, "hi"))[0] == 200
+
+
+async def test_a_change_that_cannot_be_read_leaves_its_entries_out_until_it_can(
+    start_gateway, pg_dsn: str, postgres
+):
+    """The repository goes as a change comes (a fault the timing of a real outage rarely
+    shows, so the change is handed in by the test while PostgreSQL is really stopped):
+    what it names is undeployed and not resolved, and comes back once it can be read."""
+    from gateway.control import NodeChange
+
+    gw = await start_gateway(repository={"dsn": pg_dsn})
+    assert (await gw.call("validator", {"a": 1})).status == 200
+    await asyncio.to_thread(postgres.stop)
+    try:
+        await gw.gateway.apply(NodeChange(entries=("validator@1.0.0",)))
+        assert len(gw.gateway.applications) == 0
+        assert (await gw.call("validator", {"a": 1})).status == 404
+        assert (await gw.call("JSON -> XML", {"a": 1})).status == 200  # the others serve
+    finally:
+        await asyncio.to_thread(postgres.start)
+
+    async def back() -> bool:
+        return (await gw.call("validator", {"a": 1})).status == 200
+
+    await until(back, 15)
