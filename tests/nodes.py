@@ -131,6 +131,19 @@ class Node:
         ):
             return r.status, await _body(r)
 
+    async def call_on_a_worker(
+        self, header: str, body: Any = None, *, headers: dict[str, str] | None = None
+    ) -> tuple[int, int, Any]:
+        """(the worker, status, body) of one request: the health check and the request go
+        over one kept-alive connection, so that they reach the same worker."""
+        sent = {"Integration-Config": header, **(headers or {})}
+        connector = aiohttp.TCPConnector(limit=1)
+        async with aiohttp.ClientSession(connector=connector) as s:
+            async with s.get(self.url + "/_gateway/health") as r:
+                worker = (await r.json())["worker"]
+            async with s.post(self.url + "/orders", json=body, headers=sent) as r:
+                return worker, r.status, await _body(r)
+
     async def health(self) -> dict[str, Any]:
         connector = aiohttp.TCPConnector(force_close=True)
         async with (

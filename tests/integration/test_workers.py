@@ -37,8 +37,8 @@ async def on_every_worker(node: Node, header: str, body=None, *, tries: int = 60
     kernel); answer the statuses seen by worker."""
     seen: dict[int, list[int]] = {}
     for _ in range(tries):
-        status, _ = await node.call(header, body if body is not None else {"a": 1}, **kw)
-        worker = (await node.health())["worker"]
+        sent = body if body is not None else {"a": 1}
+        worker, status, _ = await node.call_on_a_worker(header, sent, **kw)
         seen.setdefault(worker, []).append(status)
         if len(seen) == WORKERS and all(len(v) >= 2 for v in seen.values()):
             break
@@ -97,7 +97,7 @@ async def test_a_change_is_acknowledged_once_every_worker_undeployed(node):
     _, body = await node.adm("GET", "/applications")
     assert body["items"] == []  # at once: no worker still holds it
     seen = await on_every_worker(node, "shop.upper")
-    assert all(set(statuses) == {404} for statuses in seen.values()), seen
+    assert set(seen) == set(range(WORKERS)) and all(set(v) == {404} for v in seen.values()), seen
     # Enabled again, then a newer version registered: the workers' applications of the
     # old one go before the POST answers (SPEC §5).
     await node.adm("POST", "/services/shop.upper@1.0.0/enable")
@@ -140,10 +140,14 @@ async def test_a_revoked_client_is_refused_by_every_worker(tmp_path: Path):
         auth = base64.b64encode(f"{made['id']}:{made['secret']}".encode()).decode()
         headers = {"Authorization": "Basic " + auth}
         seen = await on_every_worker(node, "validator", headers=headers)
-        assert all(set(v) == {200} for v in seen.values()), seen
+        assert set(seen) == set(range(WORKERS)) and all(set(v) == {200} for v in seen.values()), (
+            seen
+        )
         assert (await node.adm("DELETE", f"/clients/{made['id']}"))[0] == 204
         seen = await on_every_worker(node, "validator", headers=headers)
-        assert all(set(v) == {401} for v in seen.values()), seen
+        assert set(seen) == set(range(WORKERS)) and all(set(v) == {401} for v in seen.values()), (
+            seen
+        )
     finally:
         node.kill()
 
