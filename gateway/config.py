@@ -6,6 +6,7 @@ import dataclasses
 import os
 import re
 import socket
+import ssl
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any, get_type_hints
 
 from appserver.connections import Connection
 from appserver.purge import MAX_SECONDS, PurgePolicy, cron_trigger
+from gateway import tls
 
 ORIGIN_RE = re.compile(r"https?://[^/?#@\s]+", re.IGNORECASE)
 
@@ -42,6 +44,11 @@ class GatewaySection:
     require_client_auth: bool = False
     node: str = field(default_factory=socket.gethostname)
     log_format: str = "text"
+    # HTTPS on this listener (issue 14): PEM files; with tls_client_ca, clients present a
+    # certificate that CA signed, besides their Basic credentials.
+    tls_cert: str = ""
+    tls_key: str = ""
+    tls_client_ca: str = ""
 
 
 @dataclass(frozen=True)
@@ -52,6 +59,10 @@ class AdminSection:
     # Origins besides the listener's own that may change state (an admin behind a proxy):
     # `scheme://host[:port]`, as a browser sends them.
     origins: tuple[str, ...] = ()
+    # HTTPS as on [gateway]; with tls_client_ca, a certificate besides the token.
+    tls_cert: str = ""
+    tls_key: str = ""
+    tls_client_ca: str = ""
 
 
 @dataclass(frozen=True)
@@ -149,6 +160,22 @@ class Config:
             return self.gateway.require_client_auth
         return self.audit.enabled
 
+    def tls_context(self, listener: str) -> ssl.SSLContext | None:
+        """The `gateway` or `admin` listener's TLS context, None without `tls_cert`;
+        ConfigError naming the key whose file cannot serve."""
+        section = getattr(self, listener)
+        if not section.tls_cert:
+            return None
+        ca = section.tls_client_ca
+        try:
+            return tls.server_context(
+                self.path(section.tls_cert),
+                self.path(section.tls_key),
+                self.path(ca) if ca else None,
+            )
+        except tls.TLSFileError as e:
+            raise ConfigError(f"{listener}.{e.key}: {e}") from None
+
     def service_settings(self, name: str) -> dict[str, Any]:
         """The `[services.NAME]` table, its paths made absolute and its defaults filled in."""
         settings = dict(self.services.get(name, {}))
@@ -195,6 +222,23 @@ def _check_dsn(config: Config) -> None:
         raise ConfigError(
             f"repository.dsn: {where} is not a PostgreSQL dsn (postgresql://USER@HOST/DB)"
         )
+
+
+def _check_tls(config: Config) -> None:
+    """Both files or neither; a client CA only over TLS; each file loaded now, so that a
+    bad one stops the start rather than every handshake."""
+    for listener in ("gateway", "admin"):
+        section = getattr(config, listener)
+        if bool(section.tls_cert) != bool(section.tls_key):
+            missing = "tls_key" if section.tls_cert else "tls_cert"
+            raise ConfigError(
+                f"{listener}.{missing} is missing: TLS needs both tls_cert and tls_key"
+            )
+        if section.tls_client_ca and not section.tls_cert:
+            raise ConfigError(
+                f"{listener}.tls_client_ca needs TLS on that listener: set tls_cert and tls_key"
+            )
+        config.tls_context(listener)
 
 
 def load(path: Path | None = None, **overrides: Any) -> Config:
@@ -405,6 +449,7 @@ def _check(config: Config) -> None:
             f"gateway.workers must be at most {MAX_WORKERS} (one a core is plenty), not {g.workers}"
         )
     _check_dsn(config)
+    _check_tls(config)
     p = config.purge
     if p.cron:
         try:

@@ -88,15 +88,19 @@ async def drain(gateway: Gateway, runners: tuple[web.AppRunner, ...]) -> None:
 
 
 def log_listening(gateway: Gateway, port: int) -> None:
-    """The start's line: where both listeners are, the workers, the repository."""
+    """The start's line: where both listeners are (https:// where TLS is on), the
+    workers, the repository."""
     config = gateway.config
     workers = config.gateway.workers
     log.info(
-        "integration gateway on http://%s:%d%s (admin http://%s:%d), repository %s",
-        config.gateway.host,
-        port,
+        "integration gateway on %s%s (admin %s), repository %s",
+        listener_url(config.gateway.host, port, tls=bool(config.gateway.tls_cert)),
         f" with {workers} workers" if workers > 1 else "",
-        config.admin.host,
-        config.admin.port,
+        listener_url(config.admin.host, config.admin.port, tls=bool(config.admin.tls_cert)),
         gateway.repository_name,
     )
+
+
+def listener_url(host: str, port: int, *, tls: bool) -> str:
+    """`http[s]://host:port`, an IPv6 address in brackets."""
+    return f"{'https' if tls else 'http'}://{f'[{host}]' if ':' in host else host}:{port}"

@@ -65,8 +65,15 @@ async def run(config: Config, *, ready: asyncio.Event | None = None) -> None:
     await admin.setup()
     stop = stop_on_signals()
     try:
-        await web.TCPSite(public, config.gateway.host, config.gateway.port).start()
-        await web.TCPSite(admin, config.admin.host, config.admin.port).start()
+        await web.TCPSite(
+            public,
+            config.gateway.host,
+            config.gateway.port,
+            ssl_context=config.tls_context("gateway"),
+        ).start()
+        await web.TCPSite(
+            admin, config.admin.host, config.admin.port, ssl_context=config.tls_context("admin")
+        ).start()
         log_listening(gateway, config.gateway.port)
         if ready is not None:
             ready.set()

@@ -228,7 +228,13 @@ async def run_worker(config: Config, number: int, control: str) -> None:
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     try:
-        site = web.TCPSite(public, config.gateway.host, config.gateway.port, reuse_port=True)
+        site = web.TCPSite(
+            public,
+            config.gateway.host,
+            config.gateway.port,
+            reuse_port=True,
+            ssl_context=config.tls_context("gateway"),
+        )
         await site.start()
         serving = True
         log.info("worker %d serving http://%s:%d", number, config.gateway.host, config.gateway.port)
@@ -251,7 +257,9 @@ async def run_node(config: Config, *, ready: asyncio.Event | None = None) -> Non
     try:
         supervisor = Supervisor(config, gateway)
         await supervisor.start()
-        await web.TCPSite(admin, config.admin.host, config.admin.port).start()
+        await web.TCPSite(
+            admin, config.admin.host, config.admin.port, ssl_context=config.tls_context("admin")
+        ).start()
         log_listening(gateway, supervisor.port)
         if ready is not None:
             ready.set()
