@@ -43,8 +43,8 @@ SAME_SITE = frozenset({"same-origin", "none"})
 # What the admin API answers with the shared repository out of reach (SPEC §6): from
 # memory, or the application lists. Anything else would wait on the server, then fail.
 WITHOUT_REPOSITORY = {
-    "GET": ("/applications", "/purge/policy", "/metrics", "/openapi.json", "/clients"),
-    "POST": ("/resolve", "/purge", "/ui/purge"),
+    "GET": ("/applications", "/purge/policy", "/metrics", "/openapi.json", "/clients", "/ui"),
+    "POST": ("/resolve", "/purge", "/ui/purge", "/ui/applications/"),
     "DELETE": ("/applications/",),
 }
 

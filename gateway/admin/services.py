@@ -7,6 +7,7 @@ import logging
 from aiohttp import web
 
 from gateway.admin.routing import DONE, Route, Success, items, items_of, json_body, ref
+from gateway.console.enabling import set_enabled
 from gateway.keys import gateway_of
 from igwcore import mediatype
 from igwcore.problems import InvalidEntry
@@ -67,19 +68,7 @@ async def delete_service(request: web.Request) -> web.Response:
 
 
 async def _set_enabled(request: web.Request, enabled: bool) -> web.Response:
-    gw = gateway_of(request)
-    sid = request.match_info["id"]
-    if enabled and sid in gw.held:
-        reason = gw.held[sid]
-        raise InvalidEntry(
-            f"{sid} cannot be enabled: {reason}",
-            errors=[{"field": "target/callable", "reason": reason}],
-        )
-    entry = gw.repository.set_enabled(sid, enabled)
-    await gw.services_changed([sid])
-    if enabled:
-        await gw.registered([entry])
-    log.info("%s %s", "enabled" if enabled else "disabled", sid)
+    entry = await set_enabled(gateway_of(request), request.match_info["id"], enabled)
     return web.json_response(entry.to_json())
 
 

@@ -1,6 +1,10 @@
 """What the console reads from its query and its forms: plain functions, plain data.
 
-`?sort=&order=` orders the application list (an unknown value gives the default). The policy
+`?q=&sort=&order=&page=` is the application list's view (`View`): `q` keeps the
+applications whose key, canonical header or a stage's service contains it (case aside),
+`sort` and `order` order them (an unknown value gives the default), `page` is one of
+PER_PAGE rows. A form that acts on a row carries the view in hidden fields, so that its
+redirect shows the list as it was. The policy
 form becomes a partial policy's JSON for the purge policy to check; the fields that are not
 numbers come back as errors of the policy's own shape (`field`, `reason`). The client form
 becomes the body of `POST /clients`, for the clients to check as they check the API's.
@@ -10,12 +14,15 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 SORTS = {"last_used": "last_used", "hits": "hits", "size": "size_bytes"}
 ORDERS = ("asc", "desc")
 DEFAULT_SORT = ("last_used", "desc")
+PER_PAGE = 50
+FILTER_MAX = 200  # characters of `q` kept
 
 NUMBERS = ("interval_s", "max_idle_s")
 INTEGERS = ("max_apps", "max_bytes")
@@ -43,6 +50,7 @@ CLIENT_FIELDS = (
 _PATTERNS_APART = re.compile(r"[\s,]+")
 _TYPES_APART = re.compile(r"[,\r\n]+")
 _CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_KEY = re.compile(r"[0-9a-f]{32}")
 
 
 def sort_of(query: Mapping[str, str]) -> tuple[str, str]:
@@ -60,6 +68,58 @@ def ordered(records: list[dict[str, Any]], sort: str, order: str) -> list[dict[s
     return sorted(
         records, key=lambda r: (r[field], r["last_used"], r["key"]), reverse=order == "desc"
     )
+
+
+@dataclass(frozen=True)
+class View:
+    """How the application list is shown: filtered by `q`, ordered, one page of it."""
+
+    q: str = ""
+    sort: str = DEFAULT_SORT[0]
+    order: str = DEFAULT_SORT[1]
+    page: int = 1
+
+    def query(self, **changes: Any) -> dict[str, str]:
+        """The view as a query, with `changes`; what is the default is left out."""
+        values = {"sort": self.sort, "order": self.order, "q": self.q, "page": self.page}
+        values.update(changes)
+        kept: dict[str, str] = {}
+        if (values["sort"], values["order"]) != DEFAULT_SORT:
+            kept.update(sort=values["sort"], order=values["order"])
+        if values["q"]:
+            kept["q"] = values["q"]
+        if values["page"] != 1:
+            kept["page"] = str(values["page"])
+        return kept
+
+
+def view_of(query: Mapping[str, str]) -> View:
+    """The view from a query (or a row form's hidden fields); nonsense gives the default."""
+    sort, order = sort_of(query)
+    page = count(query.get("page"))
+    return View(query.get("q", "").strip()[:FILTER_MAX], sort, order, max(page or 1, 1))
+
+
+def matching(records: list[dict[str, Any]], q: str) -> list[dict[str, Any]]:
+    """The records whose key, canonical header or a stage's service id contains `q`."""
+    if not q:
+        return records
+    q = q.lower()
+    return [
+        r
+        for r in records
+        if q in r["key"] or q in r["canonical"].lower() or any(q in s.lower() for s in r["stages"])
+    ]
+
+
+def paged(
+    records: Sequence[dict[str, Any]], page: int
+) -> tuple[Sequence[dict[str, Any]], int, int]:
+    """One page of the records, the page shown (the last if `page` is past it), and how many
+    pages there are."""
+    pages = max(1, math.ceil(len(records) / PER_PAGE))
+    page = min(page, pages)
+    return records[(page - 1) * PER_PAGE : page * PER_PAGE], page, pages
 
 
 def policy_data(form: Mapping[str, str]) -> tuple[dict[str, Any], list[dict[str, str]]]:
@@ -99,6 +159,11 @@ def client_data(form: Mapping[str, str]) -> dict[str, Any]:
 
 def _parts(apart: re.Pattern[str], text: str) -> list[str]:
     return [part.strip() for part in apart.split(text) if part.strip()]
+
+
+def application_key(value: str | None) -> str | None:
+    """An application key from the query (an undeployment's notice), or None unless it is one."""
+    return value if value is not None and _KEY.fullmatch(value) else None
 
 
 def client_id(value: str | None) -> str | None:

@@ -3,8 +3,11 @@ a time. Imports nothing of the console, so that each part may import it."""
 
 from __future__ import annotations
 
+import re
 from html import escape
 from importlib import resources
+
+_BACKTICKED = re.compile(r"`([^`]+)`")
 
 
 def template(name: str) -> str:
@@ -15,6 +18,11 @@ def template(name: str) -> str:
 def esc(value: object) -> str:
     """`value` as text safe in an element and in a quoted attribute."""
     return escape(str(value), quote=True)
+
+
+def prose(text: str) -> str:
+    """An operator's or a document's description: escaped, its `backticked` words as code."""
+    return _BACKTICKED.sub(r"<code>\1</code>", esc(text))
 
 
 def field_row(label_for: str, label: str, control: str, error: str | None, help: str) -> str:

@@ -1,51 +1,63 @@
 """The console's HTML: the page, the 403 and 404 pages, the headers they are served with,
-redirects. The clients and audit sections are `clients_view`'s.
+redirects. The sections are the views' (`traffic_view`, `applications_view`,
+`services_view`, `clients_view`); this module puts them on one page.
 
 Every value shown goes through `html.escape` (`markup.esc`): a canonical header is a
-client's text. The Content-Security-Policy allows no script, only the page's own style (by
-the hash of templates/console.css, inlined), no framing.
+client's text. The Content-Security-Policy allows the page's own style (by the hash of
+templates/console.css, inlined) and one script, the console's own file (`/ui/console.js`,
+the auto-refresh): no inline script, nothing from elsewhere, no framing. The page works
+without it, only without refreshing itself.
+
+With the shared repository out of reach (SPEC §6) the page shows what memory holds: the
+traffic, the applications, the policy, the clients; not the services, imports and audit.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import time
 from collections.abc import Mapping
 from string import Template
 from typing import Any
 
 from aiohttp import web
 
+from gateway.console.applications_view import applications_section
+from gateway.console.charts import clock
 from gateway.console.clients_view import AUDIT_SHOWN, ClientForm, audit_section, clients_section
-from gateway.console.forms import POLICY_FIELDS, client_id, count, ordered, size, sort_of
-from gateway.console.markup import esc, field_row, template, time_tag
+from gateway.console.forms import (
+    POLICY_FIELDS,
+    application_key,
+    client_id,
+    count,
+    size,
+    view_of,
+)
+from gateway.console.history import INTERVAL_S, Sampler
+from gateway.console.markup import esc, field_row, template
+from gateway.console.services_view import imports_section, services_section
+from gateway.console.traffic_view import traffic_panel
 from gateway.keys import gateway_of
+from gateway.runtime import Gateway
 
 PAGE = "/ui"
+SCRIPT = PAGE + "/console.js"
+REFRESH_S = 10  # the page's auto-refresh, as often as the traffic is sampled
 # The value of every form's hidden `csrf` field, made once per process by `add_routes`;
 # `signin.checked_form` checks each POST against it.
 CSRF = web.AppKey("console_csrf", str)
+# The traffic's sampler, started and stopped with the admin app.
+SAMPLER = web.AppKey("console_sampler", Sampler)
 
 
 STYLE = template("console.css")
 LAYOUT = Template(template("layout.html"))
 CONSOLE = Template(template("console.html"))
 CSP = (
-    "default-src 'none'; style-src "
+    "default-src 'none'; script-src 'self'; style-src "
     f"'sha256-{base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()}'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-)
-COLUMNS = (
-    ("Key", None),
-    ("Canonical header", None),
-    ("App server", None),
-    ("Endpoint", None),
-    ("Stages", None),
-    ("Hits", "hits"),
-    ("In flight", None),
-    ("Size", "size"),
-    ("Created", None),
-    ("Last used", "last_used"),
 )
 
 
@@ -81,8 +93,10 @@ def _reason(reason: str) -> str:
     return f'<p class="error">{esc(reason)}</p><p><a href="{PAGE}">Reload the console</a></p>'
 
 
-def _document(title: str, main: str, subtitle: str = "") -> str:
-    return LAYOUT.substitute(title=esc(title), style=STYLE, subtitle=subtitle, main=main)
+def _document(title: str, main: str, subtitle: str = "", refresh: str = "") -> str:
+    return LAYOUT.substitute(
+        title=esc(title), style=STYLE, subtitle=subtitle, refresh=refresh, main=main
+    )
 
 
 async def render(
@@ -90,38 +104,91 @@ async def render(
     entered: Mapping[str, str] | None = None,
     errors: list[dict[str, str]] | None = None,
     client_form: ClientForm | None = None,
+    refusal: str | None = None,
 ) -> str:
-    """The page; `entered` and `errors` are the policy form's after a refusal."""
+    """The page; `entered` and `errors` are the policy form's after a refusal, `refusal` a
+    row action's. Only the page of a GET refreshes itself (never a form's answer)."""
     gw = gateway_of(request)
     records = await gw.application_records()
-    services = sorted((e.to_json() for e in gw.repository.list()), key=lambda e: e["id"])
+    reachable = gw.repository_state != "disconnected"
+    services = _services(gw) if reachable else None
+    imports = _imports(gw) if reachable else None
     clients = [c.to_json() for c in gw.clients]
-    audit = None if gw.audit is None else await gw.audit.query(limit=AUDIT_SHOWN)
-    sort, order = sort_of(request.query)
+    audit = None
+    if gw.audit is not None and reachable:
+        audit = await gw.audit.query(limit=AUDIT_SHOWN)
     csrf = request.app[CSRF]
     main = CONSOLE.substitute(
-        notices=_notices(request.query, {c["id"] for c in clients}),
-        app_count=len(records),
-        app_head="".join(_header(label, key, sort, order) for label, key in COLUMNS),
-        app_rows=_application_rows(ordered(records, sort, order)),
+        notices=_refusal(refusal) + _notices(request.query, records, services, clients),
+        interval=f"{INTERVAL_S:g}",
+        traffic=traffic_panel(request.app[SAMPLER].history.intervals()),
+        applications=applications_section(records, view_of(request.query), csrf),
         policy_errors=_errors(errors or []),
         policy_fields=_policy_fields(gw.applications.policy.to_json(), entered, errors or []),
         csrf=esc(csrf),
-        service_count=len(services),
-        service_rows=_service_rows(services),
+        services=services_section(services, csrf),
+        imports=imports_section(imports, csrf),
         clients=clients_section(clients, gw.clients_required, csrf, client_form or ClientForm()),
         audit=audit_section(audit),
     )
-    subtitle = (
-        f"node {esc(gw.config.gateway.node)} · {len(records)} applications · "
-        f'{len(services)} services · <a href="#policy">purge policy</a> · '
+    live = request.method == "GET" and refusal is None
+    return _document(
+        "Console", main, _subtitle(gw, records, services, clients, audit), _refresh(live)
+    )
+
+
+def _services(gw: Gateway) -> list[dict[str, Any]]:
+    return sorted((gw.entry_json(e) for e in gw.repository.list()), key=lambda e: e["id"])
+
+
+def _imports(gw: Gateway) -> list[tuple[dict[str, Any], int]]:
+    repo = gw.repository
+    return [(r.to_json(), len(repo.import_entries(r.id))) for r in repo.list_imports()]
+
+
+def _subtitle(
+    gw: Gateway,
+    records: list[dict[str, Any]],
+    services: list[dict[str, Any]] | None,
+    clients: list[dict[str, Any]],
+    audit: list[dict[str, Any]] | None,
+) -> str:
+    repository = (
+        f"{len(services)} services"
+        if services is not None
+        else '<b class="bad">repository out of reach</b>'
+    )
+    return (
+        f"node {esc(gw.config.gateway.node)} · "
+        f'<a href="#applications-title">{len(records):,} applications</a> · '
+        f'<a href="#services-title">{repository}</a> · <a href="#policy">purge policy</a> · '
         f'<a href="#clients-title">{len(clients)} clients</a>'
         + (' · <a href="#audit-title">audit</a>' if audit is not None else "")
+        + f' · as of <time id="as-of">{clock(time.time())} UTC</time>'
     )
-    return _document("Console", main, subtitle)
 
 
-def _notices(query: Mapping[str, str], client_ids: set[str]) -> str:
+def _refresh(live: bool) -> str:
+    """The auto-refresh's control, shown by the script (hidden without it)."""
+    if not live:
+        return ""
+    return (
+        f'<div class="refresh" id="refresh" data-seconds="{REFRESH_S}" hidden>'
+        f'<span id="refresh-state">refreshes every {REFRESH_S} s</span> '
+        '<button type="button" id="refresh-toggle" aria-pressed="false">Pause</button></div>'
+    )
+
+
+def _refusal(reason: str | None) -> str:
+    return "" if reason is None else f'<p class="error" id="refused">{esc(reason)}</p>'
+
+
+def _notices(
+    query: Mapping[str, str],
+    records: list[dict[str, Any]],
+    services: list[dict[str, Any]] | None,
+    clients: list[dict[str, Any]],
+) -> str:
     out = []
     if query.get("policy") == "saved":
         out.append('<p class="notice" id="saved">The purge policy is saved and in effect.</p>')
@@ -134,44 +201,44 @@ def _notices(query: Mapping[str, str], client_ids: set[str]) -> str:
             f"<b>{remaining}</b> remaining.</p>"
         )
     revoked = client_id(query.get("revoked"))
-    if revoked is not None and revoked not in client_ids:
+    if revoked is not None and revoked not in {c["id"] for c in clients}:
         out.append(
             f'<p class="notice" id="revoked">Client <code>{esc(revoked)}</code> is revoked: '
             "its next request is refused (401).</p>"
         )
+    undeployed = application_key(query.get("undeployed"))
+    if undeployed is not None and undeployed not in {r["key"] for r in records}:
+        out.append(
+            f'<p class="notice" id="undeployed">Application <code>{undeployed}</code> is '
+            "undeployed: its next request assembles it again.</p>"
+        )
+    out.extend(_service_notices(query, services or []))
     return "".join(out)
 
 
-def _header(label: str, sort_key: str | None, sort: str, order: str) -> str:
-    num = ' class="num"' if sort_key in ("hits", "size") else ""
-    if sort_key is None:
-        return f"<th>{label}</th>"
-    if sort_key == sort:
-        follow, arrow = ("asc", " ▼") if order == "desc" else ("desc", " ▲")
-        aria = f' aria-sort="{order}ending"'
-    else:
-        follow, arrow, aria = "desc", "", ""
-    href = esc(f"{PAGE}?sort={sort_key}&order={follow}")
-    return f'<th{num}{aria}><a href="{href}" id="sort-{sort_key}">{label}{arrow}</a></th>'
-
-
-def _application_rows(records: list[dict[str, Any]]) -> str:
-    rows = []
-    for r in records:
-        stages = " | ".join(f"<code>{esc(s)}</code>" for s in r["stages"])
-        rows.append(
-            f'<tr data-key="{esc(r["key"])}"><td><code>{esc(r["key"])}</code></td>'
-            f'<td class="canonical wrap"><code>{esc(r["canonical"])}</code></td>'
-            f"<td>{esc(r['app_server'])}</td>"
-            f'<td class="endpoint wrap"><code>{esc(r["endpoint"])}</code></td>'
-            f'<td>{stages}</td><td class="num">{esc(r["hits"])}</td>'
-            f'<td class="num">{esc(r["in_flight"])}</td>'
-            f'<td class="num" title="{esc(r["size_bytes"])} bytes">{size(r["size_bytes"])}</td>'
-            f"<td>{time_tag(r['created'])}</td><td>{time_tag(r['last_used'])}</td></tr>"
+def _service_notices(query: Mapping[str, str], services: list[dict[str, Any]]) -> list[str]:
+    """A service just enabled or disabled, when it is so (a query names only known ids)."""
+    out = []
+    state = {s["id"]: s["enabled"] for s in services}
+    for word, enabled, outcome in (
+        ("enabled", True, "it resolves again"),
+        ("disabled", False, "it is out of resolution and its applications are undeployed"),
+    ):
+        sid = query.get(word)
+        if sid is not None and state.get(sid) is enabled:
+            out.append(
+                f'<p class="notice" id="service-{word}">Service <code>{esc(sid)}</code> is '
+                f"{word}: {outcome}.</p>"
+            )
+    refreshed = query.get("refreshed")
+    changes = [count(query.get(k)) for k in ("added", "changed", "removed")]
+    if refreshed is not None and None not in changes:
+        added, changed, removed = changes
+        out.append(
+            f'<p class="notice" id="import-refreshed">Import <code>{esc(refreshed[:32])}</code> '
+            f"is read again: {added} services added, {changed} changed, {removed} removed.</p>"
         )
-    return "\n".join(rows) or (
-        f'<tr><td colspan="{len(COLUMNS)}" class="empty">No applications.</td></tr>'
-    )
+    return out
 
 
 def _errors(errors: list[dict[str, str]]) -> str:
@@ -204,25 +271,3 @@ def _plain(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
-
-
-def _params_cell(params: Mapping[str, Any]) -> str:
-    """Each parameter: its name, where it goes (an http one's `in`), and its description."""
-    lines = []
-    for name, schema in params.items():
-        where = f" ({esc(schema['in'])})" if isinstance(schema.get("in"), str) else ""
-        doc = schema.get("description")
-        lines.append(f"<code>{esc(name)}</code>{where}" + (f": {esc(doc)}" if doc else ""))
-    return "<br>".join(lines)
-
-
-def _service_rows(services: list[dict[str, Any]]) -> str:
-    rows = [
-        f'<tr data-id="{esc(s["id"])}"><td><code>{esc(s["id"])}</code></td>'
-        f"<td>{esc(s['kind'])}</td><td>{'yes' if s['enabled'] else '<b>no</b>'}</td>"
-        f"<td><code>{esc(', '.join(s['input']))}</code></td>"
-        f"<td><code>{esc(s['output'])}</code></td>"
-        f"<td>{esc(s['description'])}</td><td>{_params_cell(s['params'])}</td></tr>"
-        for s in services
-    ]
-    return "\n".join(rows) or '<tr><td colspan="7" class="empty">No services.</td></tr>'
