@@ -24,7 +24,7 @@ from collections.abc import Callable
 from bench import machine
 from bench.table import Row, render
 
-GROUPS = ("hit", "clients", "inproc", "soap", "scale")
+GROUPS = ("hit", "clients", "inproc", "soap", "scale", "console")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         "inproc": lambda: _inproc(options),
         "soap": lambda: _soap(options),
         "scale": lambda: _scale(options),
+        "console": lambda: _console(options),
     }
     for group in groups:
         rows += runners[group]()
@@ -104,6 +105,12 @@ def _scale(options: argparse.Namespace) -> list[Row]:
     from bench.scale_rows import scale_rows
 
     return scale_rows(seconds=options.seconds, rounds=options.rounds, smoke=options.smoke)
+
+
+def _console(options: argparse.Namespace) -> list[Row]:
+    from bench.console_rows import console_rows
+
+    return console_rows(smoke=options.smoke)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,22 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from appserver.purge import PurgePolicy
-from gateway.console.forms import client_data, client_id, count, ordered, policy_data, size, sort_of
+from gateway.console.forms import (
+    PER_PAGE,
+    View,
+    application_key,
+    client_data,
+    client_id,
+    count,
+    matching,
+    ordered,
+    paged,
+    policy_data,
+    size,
+    sort_of,
+    view_of,
+)
+from gateway.console.markup import prose
 from igwcore.problems import InvalidEntry
 from repository.clients import client_fields
 
@@ -175,3 +190,58 @@ def test_a_client_id_in_the_query_is_plain_letters_digits_dashes():
     assert client_id("c0123456789abcdef0123") == "c0123456789abcdef0123"
     for value in (None, "", "c1\n", "<b>", "c 1", "x" * 65):
         assert client_id(value) is None, value
+
+
+def app(key: str, canonical: str = "validator", stages: tuple[str, ...] = ("validator@1.0.0",)):
+    return {"key": key, "canonical": canonical, "stages": list(stages)}
+
+
+def test_the_view_of_a_query_keeps_what_is_known():
+    assert view_of({}) == View()
+    assert view_of({"q": "  json ", "sort": "hits", "order": "asc", "page": "3"}) == View(
+        "json", "hits", "asc", 3
+    )
+    assert view_of({"page": "-2"}).page == 1 and view_of({"page": "x"}).page == 1
+    assert len(view_of({"q": "x" * 1000}).q) == 200
+
+
+def test_a_views_query_leaves_the_defaults_out():
+    assert View().query() == {}
+    assert View("a", "hits", "asc", 2).query() == {"sort": "hits", "order": "asc", "q": "a",
+                                                   "page": "2"}  # fmt: skip
+    assert View("a", page=4).query(page=1) == {"q": "a"}
+
+
+def test_the_filter_matches_a_key_a_service_or_the_header_case_aside():
+    records = [
+        app("ab" * 16),
+        app("cd" * 16, "JSON -> XML", ("json_to_xml@1.0.0",)),
+        app("ef" * 16, 'validator(schema="{}")'),
+    ]
+    assert [r["key"] for r in matching(records, "cdcd")] == ["cd" * 16]
+    assert [r["key"] for r in matching(records, "JSON_TO")] == ["cd" * 16]
+    assert [r["key"] for r in matching(records, "schema")] == ["ef" * 16]
+    assert matching(records, "") == records and matching(records, "nothing") == []
+
+
+def test_paging_shows_the_last_page_when_asked_past_it():
+    records = [app(f"{i:032x}") for i in range(120)]
+    rows, page, pages = paged(records, 1)
+    assert (len(rows), page, pages) == (PER_PAGE, 1, 3)
+    rows, page, pages = paged(records, 9)
+    assert (len(rows), page, pages) == (20, 3, 3) and rows[0]["key"] == f"{100:032x}"
+    assert paged([], 5) == ([], 1, 1)
+
+
+def test_an_application_key_is_32_hex_digits():
+    assert application_key("0" * 32) == "0" * 32
+    assert application_key("0" * 31) is None and application_key("<b>" + "0" * 29) is None
+    assert application_key(None) is None
+
+
+def test_a_description_shows_backticks_as_code_and_escapes_the_rest():
+    assert prose("with `schema` (a <JSON> text)") == (
+        "with <code>schema</code> (a &lt;JSON&gt; text)"
+    )
+    assert prose("`<script>`") == "<code>&lt;script&gt;</code>"
+    assert prose("an odd ` backtick") == "an odd ` backtick"

@@ -3,12 +3,14 @@ signing in with a token."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import re
 from typing import Any
 
 import pytest
 
+from gateway.console import history
 from igwcore.problems import InvalidCredentials
 from tests.conftest import Answer, Running, answer, problem
 
@@ -348,3 +350,192 @@ async def test_with_clients_required_the_page_shows_the_newest_audit_records(sta
     ]
     assert f"<code>{client_id}</code>" in rows[1] and "<code>validator@1.0.0</code>" in rows[2]
     assert secret not in page
+
+
+def synthetic(i: int) -> dict[str, Any]:
+    """An application record as GET /applications gives one, without deploying it."""
+    service = ("validator@1.0.0", "json_to_xml@1.0.0")[i % 2]
+    return {
+        "key": f"{i:032x}",
+        "canonical": f'validator(schema="{{\\"title\\": \\"{i}\\"}}")',
+        "endpoint": f"appserver://n/as0/{i:032x}",
+        "app_server": "as0",
+        "stages": [service],
+        "hits": i,
+        "in_flight": 0,
+        "size_bytes": 4096 + i,
+        "created": "2025-01-01T00:00:00.000000Z",
+        "last_used": f"2025-01-01T00:{i // 60 % 60:02d}:{i % 60:02d}.000000Z",
+    }
+
+
+async def test_a_few_thousand_applications_are_filtered_sorted_and_paged(gw, monkeypatch):
+    listed = [synthetic(i) for i in range(3000)]
+
+    async def records() -> list[dict[str, Any]]:
+        return listed
+
+    monkeypatch.setattr(gw.gateway, "application_records", records)
+    page = await (await get(gw, "/ui?sort=hits&order=desc")).text()
+    assert len(KEY.findall(page)) == 50 and "Applications (3,000)" in page
+    assert KEY.findall(page)[0] == f"{2999:032x}" and 'id="page-of">page 1 of 60<' in page
+    assert 'href="/ui?sort=hits&amp;order=desc&amp;page=2#applications-title"' in page
+
+    page = await (await get(gw, "/ui?sort=hits&order=desc&page=60")).text()
+    assert KEY.findall(page)[-1] == f"{0:032x}" and "showing 2,951–3,000 of 3,000" in page
+    page = await (await get(gw, "/ui?q=JSON_to_xml&sort=hits&order=asc&page=2")).text()
+    assert KEY.findall(page)[0] == f"{101:032x}" and "of 1,500 matching" in page
+    assert 'href="/ui?sort=hits&amp;order=asc&amp;q=JSON_to_xml&amp;page=3' in page
+    assert 'name="q" value="JSON_to_xml"' in page
+    page = await (await get(gw, f"/ui?q={2992:032x}")).text()
+    assert KEY.findall(page) == [f"{2992:032x}"]
+
+
+async def test_a_long_header_is_shown_whole_only_on_hover(gw):
+    header = 'validator(schema="{\\"description\\": \\"' + "a long text " * 40 + '\\"}")'
+    assert (await gw.call(header, {})).status == 200
+    page = await (await get(gw, "/ui")).text()
+    assert 'class="canonical"><code title="validator(schema=' in page
+    assert "Endpoint" not in page  # on hover of the app server, not a column
+
+
+async def test_undeploy_removes_the_application_and_keeps_the_view(gw):
+    key = (await gw.call("validator", {})).headers["Integration-App"]
+    path = f"/ui/applications/{key}/undeploy"
+    page = await (await get(gw, "/ui?q=valid&sort=hits&order=asc")).text()
+    assert f'action="{path}"' in page and '<input type="hidden" name="q" value="valid">' in page
+    assert (await post(gw, path, {"q": "valid"})).status == 403
+    r = await post(gw, path, {"csrf": await csrf(gw)}, headers={"Origin": "http://evil.example"})
+    assert r.status == 403 and len(await records(gw)) == 1
+
+    form = {"csrf": await csrf(gw), "q": "valid", "sort": "hits", "order": "asc", "page": "1"}
+    r = await post(gw, path, form)
+    assert r.status == 303, await r.text()
+    assert r.headers["Location"] == (
+        f"/ui?sort=hits&order=asc&q=valid&undeployed={key}#applications-title"
+    )
+    assert await records(gw) == []
+    page = await (await get(gw, r.headers["Location"].partition("#")[0])).text()
+    assert f'id="undeployed">Application <code>{key}</code> is undeployed' in page
+    assert (await post(gw, path, {"csrf": await csrf(gw)})).status == 404
+
+
+async def test_a_service_is_disabled_and_enabled_by_its_buttons(gw):
+    sid = "json_to_xml@1.0.0"
+    assert (await gw.call("JSON -> XML", {"a": 1})).status == 200
+    page = await (await get(gw, "/ui")).text()
+    assert 'action="/ui/services/json_to_xml%401.0.0/disable"' in page
+    assert f'id="disable-{sid}"' in page
+    assert (await post(gw, f"/ui/services/{sid}/disable", {})).status == 403
+
+    r = await post(gw, f"/ui/services/{sid}/disable", {"csrf": await csrf(gw)})
+    assert r.status == 303 and r.headers["Location"] == f"/ui?disabled={sid}#services-title"
+    entry = await (await gw.adm("GET", f"/services/{sid}")).json()
+    assert entry["enabled"] is False and await records(gw) == []  # its application undeployed
+    page = await (await get(gw, f"/ui?disabled={sid}")).text()
+    assert 'id="service-disabled"' in page and f'id="enable-{sid}"' in page
+
+    r = await post(gw, f"/ui/services/{sid}/enable", {"csrf": await csrf(gw)})
+    assert r.status == 303 and r.headers["Location"] == f"/ui?enabled={sid}#services-title"
+    assert (await (await gw.adm("GET", f"/services/{sid}")).json())["enabled"] is True
+    assert (await gw.call("JSON -> XML", {"a": 1})).status == 200
+    r = await post(gw, "/ui/services/nothing@1.0.0/enable", {"csrf": await csrf(gw)})
+    assert r.status == 404
+
+
+async def test_a_held_service_cannot_be_enabled_and_says_why(gw):
+    sid = "xslt@1.0.0"
+    await gw.adm("POST", f"/services/{sid}/disable")
+    gw.gateway.held[sid] = "module not allowed by [services] python_modules"
+    page = await (await get(gw, "/ui")).text()
+    assert f'id="enable-{sid}"' not in page and "module not allowed by" in page
+    r = await post(gw, f"/ui/services/{sid}/enable", {"csrf": await csrf(gw)})
+    page = await r.text()
+    assert r.status == 422 and 'id="refused"' in page and f"{sid} cannot be enabled" in page
+    assert 'id="refresh"' not in page  # a refusal's page never reloads itself
+    assert (await (await gw.adm("GET", f"/services/{sid}")).json())["enabled"] is False
+
+
+async def test_a_description_shows_its_backticks_as_code(gw):
+    page = await (await get(gw, "/ui")).text()
+    assert "with <code>schema</code> (a JSON Schema" in page and "`" not in page.split("<main>")[1]
+
+
+SHOP = """\
+openapi: 3.0.0
+info: {title: shop, version: '1'}
+servers: [{url: 'http://127.0.0.1:9'}]
+paths:
+  /orders/{id}:
+    get:
+      operationId: getOrder
+      description: One `order`
+      parameters: [{name: id, in: path, required: true, schema: {type: string}}]
+      responses: {'200': {description: ok}}
+"""
+
+
+async def test_an_import_is_listed_and_refreshed_by_its_button(gw):
+    r = await gw.adm("POST", "/imports", {"kind": "openapi", "document": SHOP, "prefix": "shop"})
+    assert r.status == 201, await r.text()
+    iid = (await r.json())["id"]
+    page = await (await get(gw, "/ui")).text()
+    assert f'<tr data-import="{iid}">' in page and "Imports (1)" in page
+    assert f'action="/ui/imports/{iid}/refresh"' in page and "One <code>order</code>" in page
+    assert (await post(gw, f"/ui/imports/{iid}/refresh", {})).status == 403
+
+    r = await post(gw, f"/ui/imports/{iid}/refresh", {"csrf": await csrf(gw)})
+    assert r.status == 303
+    location = r.headers["Location"]
+    assert location == f"/ui?refreshed={iid}&added=0&changed=0&removed=0#imports-title"
+    page = await (await get(gw, location.partition("#")[0])).text()
+    assert 'id="import-refreshed"' in page and "0 services added, 0 changed" in page
+    r = await post(gw, "/ui/imports/nothing/refresh", {"csrf": await csrf(gw)})
+    assert r.status == 404
+
+
+async def test_without_the_repository_the_page_shows_what_memory_holds(gw):
+    key = (await gw.call("validator", {})).headers["Integration-App"]
+    token = await csrf(gw)
+    gw.gateway.repository_state = "disconnected"
+    r = await get(gw, "/ui")
+    page = await r.text()
+    assert r.status == 200 and KEY.findall(page) == [key]
+    assert 'id="services-unreachable"' in page and 'id="imports-unreachable"' in page
+    assert "repository out of reach" in page and 'id="traffic"' in page
+    assert (await get(gw, "/ui/console.js")).status == 200
+    await problem(
+        await post(gw, "/ui/policy", await policy_form(gw)), 503, "repository-unavailable"
+    )
+    sid = "json_to_xml@1.0.0"
+    r = await post(gw, f"/ui/services/{sid}/disable", {"csrf": token})
+    await problem(r, 503, "repository-unavailable")
+    r = await post(gw, f"/ui/applications/{key}/undeploy", {"csrf": token})
+    assert r.status == 303 and await records(gw) == []
+    assert (await post(gw, "/ui/purge", {"csrf": token})).status == 303
+
+
+async def test_the_one_script_is_the_consoles_own_file(gw):
+    page = await (await get(gw, "/ui")).text()
+    assert page.count("<script") == 1 and '<script src="/ui/console.js" defer></script>' in page
+    assert 'id="refresh" data-seconds="10" hidden' in page
+    r = await get(gw, "/ui/console.js")
+    assert r.status == 200 and r.headers["Content-Type"].startswith("text/javascript")
+    assert r.headers["X-Content-Type-Options"] == "nosniff"
+    assert "location.reload()" in await r.text()
+    made = await (await post(gw, "/ui/clients", await client_form(gw))).text()
+    assert 'id="made"' in made and 'id="refresh"' not in made  # the secret's page stays
+
+
+async def test_the_traffic_is_sampled_while_the_admin_listener_runs(start_gateway, monkeypatch):
+    monkeypatch.setattr(history, "INTERVAL_S", 0.05)
+    gw = await start_gateway()
+    for _ in range(3):
+        for header in ("validator", "validator", "no_such_service"):
+            await gw.call(header, {})
+        await asyncio.sleep(0.1)
+    page = await (await get(gw, "/ui")).text()
+    requests = page.split('id="chart-requests"')[1].split("</section>")[0]
+    assert '<polyline class="line s0"' in requests and "collecting" not in requests
+    problems = page.split('id="chart-problems"')[1].split("</section>")[0]
+    assert "service-not-found" in problems
