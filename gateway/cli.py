@@ -1,43 +1,110 @@
-"""`integration-gateway`: serve, check a header offline, and talk to a running gateway."""
+"""`integration-gateway`: serve, check a header offline, and talk to a running gateway.
+
+Every command ends with one of `STATUSES`, the table `--help` shows, so that a script can
+tell a problem the gateway answered from a gateway it could not reach. `--config`,
+`--json` and the admin API's options (`--admin`, `--cacert`, `--cert`, `--key`) are
+taken before the command's name or after it.
+"""
 
 from __future__ import annotations
 
 import argparse
+import enum
+import http.client
 import importlib.metadata
 import json
 import os
 import re
+import ssl
 import sys
+import textwrap
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from gateway import config as configuration
-from gateway import header
+from gateway import header, tls
+from gateway.lifecycle import listener_url
 from gateway.serve import serve
 from igwcore.descriptor import canonical
 from igwcore.problems import Problem
 
-EPILOG = """examples:
+
+class Status(enum.IntEnum):
+    """How a command ended, the same for every command."""
+
+    DONE = 0
+    PROBLEM = 1
+    USAGE = 2
+    UNREACHABLE = 3
+    REFUSED = 4
+
+
+STATUSES = {
+    Status.DONE: "done",
+    Status.PROBLEM: "the gateway answered with a problem (its problem+json on stderr), other "
+    "than those below",
+    Status.USAGE: "bad usage: arguments, a file that cannot be read, a config that cannot be "
+    "used, or a header wrong as written (a syntax error, too many stages or arguments: what "
+    "check finds offline, and resolve alike)",
+    Status.UNREACHABLE: "the admin API could not be reached: nothing listens there, no answer "
+    "in time, not HTTP, or its TLS certificate not trusted (--cacert)",
+    Status.REFUSED: "the admin API refused the credentials: its token (401), or the client "
+    "certificate its tls_client_ca asks for (--cert, --key)",
+}
+# The problems `check` finds offline: the admin API's answer of one of them is USAGE too.
+HEADER_PROBLEMS = frozenset({"syntax", "too-many-stages", "too-many-args"})
+# The server's TLS alerts about the client's certificate: a refusal, not an outage.
+CERTIFICATE_ALERTS = tuple(
+    "_ALERT_" + alert
+    for alert in (
+        "CERTIFICATE_REQUIRED",
+        "BAD_CERTIFICATE",
+        "UNKNOWN_CA",
+        "CERTIFICATE_UNKNOWN",
+        "CERTIFICATE_EXPIRED",
+        "CERTIFICATE_REVOKED",
+        "UNSUPPORTED_CERTIFICATE",
+    )
+)
+# A listener bound to every address is called on this machine's loopback.
+LOOPBACK = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
+
+
+def _exit_statuses() -> str:
+    rows = (
+        textwrap.fill(text, 88, initial_indent=f"  {status:d}  ", subsequent_indent="     ")
+        for status, text in STATUSES.items()
+    )
+    return "exit status, for every command:\n" + "\n".join(rows)
+
+
+EPILOG = f"""examples:
   integration-gateway serve --config config.toml
   integration-gateway check 'logger(level=DEBUG) | validator | JSON -> XML'
   integration-gateway resolve 'validator | JSON -> XML' --content-type application/json
   integration-gateway services
-  integration-gateway apps
+  integration-gateway apps --json
   integration-gateway purge --max-idle-s 0
   integration-gateway import wsdl http://127.0.0.1:8090/formatter?wsdl --prefix formatter
+  integration-gateway imports
   integration-gateway clients add billing --allow 'validator' --allow 'customer.cz.*'
   integration-gateway clients list
   integration-gateway audit --client c0123456789abcdef0123 --limit 20
+  integration-gateway --config node.toml --cacert ca.pem services
 
 Commands other than serve and check talk to a running gateway's admin API: --admin
-(default: the [admin] host and port of the config), with the token of [admin] token or
-IGW_ADMIN_TOKEN. Exit status: 0 done, 1 the gateway answered with a problem, 2 bad usage
-or a header syntax error, 3 the gateway could not be reached.
+(default: the [admin] host and port of the config, https:// with its tls_cert), with the
+token of [admin] token or IGW_ADMIN_TOKEN. --json prints the admin API's JSON answer (or
+the command's result) for scripts; a problem is problem+json on stderr.
+
+{_exit_statuses()}
 """
 
 
@@ -49,22 +116,18 @@ def _parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--config", type=Path, help="config file (default: ./config.toml if present)")
+    _options(p, top=True)
     p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     s = sub.add_parser("serve", help="run the gateway (public and admin listeners)")
-    s.add_argument(
-        "--config",
-        type=Path,
-        default=argparse.SUPPRESS,
-        help="config file (default: ./config.toml if present, else built-in defaults)",
-    )
+    _options(s, json=False, admin=False)
     s.add_argument("--host", help="public listener address (overrides [gateway] host)")
     s.add_argument("--port", type=int, help="public listener port (overrides [gateway] port)")
     s.add_argument("--admin-port", type=int, help="admin listener port (overrides [admin] port)")
 
     c = sub.add_parser("check", help="print a header's canonical form and key (offline)")
+    _options(c, admin=False)
     c.add_argument("header", help="an Integration-Config value, quoted for the shell")
 
     r = _admin_command(sub, "resolve", "show the plan a header resolves to, deploying nothing")
@@ -93,6 +156,9 @@ def _parser() -> argparse.ArgumentParser:
         help="OpenAPI: a file the document refers to (by its path relative to the document); "
         "repeat for more",
     )
+    im = _admin_command(sub, "imports", "list past imports, or re-read one's source now")
+    im.add_argument("action", nargs="?", choices=["list", "refresh"], default="list")
+    im.add_argument("id", nargs="?", metavar="ID", help="the import to refresh (see imports)")
 
     sv = _admin_command(
         sub,
@@ -113,16 +179,44 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _admin_command(under: Any, name: str, help: str, **kwargs: Any) -> argparse.ArgumentParser:
-    """A command that talks to a running gateway: `--admin URL`, `--config` for its token."""
+def _options(
+    p: argparse.ArgumentParser,
+    *,
+    top: bool = False,
+    json: bool = True,
+    admin: bool = True,
+    cert_key: bool = True,
+) -> None:
+    """The options every command takes before its name (`top`) or after it; after it, an
+    option not given leaves the one before it in place. (After `audit`, --key is an
+    application's key: the certificate's key goes before the command's name there.)"""
+
+    def option(*names: str, **kwargs: Any) -> None:
+        p.add_argument(*names, **kwargs, **({} if top else {"default": argparse.SUPPRESS}))
+
+    option("--config", type=Path, help="config file (default: ./config.toml if present)")
+    if json:
+        option("--json", action="store_true", help="print JSON, for scripts")
+    if admin:
+        option("--admin", metavar="URL", help="admin API base URL (default: from the config)")
+        option("--cacert", type=Path, metavar="PATH", help="CA bundle to trust for https://")
+        option("--cert", type=Path, metavar="PATH", help="client certificate (PEM) to present")
+    if admin and cert_key:
+        option(
+            "--key",
+            dest="cert_key",
+            type=Path,
+            metavar="PATH",
+            help="the client certificate's private key (if not in --cert's file)",
+        )
+
+
+def _admin_command(
+    under: Any, name: str, help: str, *, cert_key: bool = True, **kwargs: Any
+) -> argparse.ArgumentParser:
+    """A command that talks to a running gateway's admin API."""
     a = under.add_parser(name, help=help, description=kwargs.pop("description", help), **kwargs)
-    a.add_argument(
-        "--config",
-        type=Path,
-        default=argparse.SUPPRESS,
-        help="config file to take the admin address and token from",
-    )
-    a.add_argument("--admin", metavar="URL", help="admin API base URL")
+    _options(a, cert_key=cert_key)
     return a
 
 
@@ -152,6 +246,7 @@ def _client_commands(sub: Any) -> None:
         epilog=CLIENTS_EXAMPLES,
         formatter_class=text,
     )
+    _options(c)
     actions = c.add_subparsers(dest="action", required=True, metavar="ACTION")
     add = _admin_command(
         actions,
@@ -189,6 +284,7 @@ def _client_commands(sub: Any) -> None:
         "show audit records, newest first (needs [audit] enabled)",
         description="Audit records of integration requests, newest first: one a request, "
         "with [audit] enabled (the default when clients are required).",
+        cert_key=False,
     )
     a.add_argument("--client", metavar="ID", help="only this client's records")
     a.add_argument("--key", help="only records of this application key")
@@ -212,192 +308,334 @@ def main(argv: list[str] | None = None) -> int:
         # Python would complain again when it flushes stdout at exit: point it elsewhere.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-        return 0
+        return Status.DONE
 
 
-def _main(argv: list[str] | None = None) -> int:
+class Failed(Exception):
+    """A command that ends otherwise than DONE: what it says on stderr, and its status."""
+
+    def __init__(self, status: Status, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class Answered(Exception):
+    """A problem+json body: the admin API's answer, or what `check` finds."""
+
+    def __init__(self, problem: dict[str, Any]) -> None:
+        self.problem = problem
+
+
+def _main(argv: list[str] | None) -> int:
     args = _parser().parse_args(argv)
-    if args.command == "check":
-        return _check(args.header)
     try:
-        config = configuration.load(
-            args.config,
-            **(
-                {
-                    "gateway__host": args.host,
-                    "gateway__port": args.port,
-                    "admin__port": args.admin_port,
-                }
-                if args.command == "serve"
-                else {}
-            ),
-        )
-    except configuration.ConfigError as e:
-        print(f"integration-gateway: config: {e}", file=sys.stderr)
-        return 2
-    if args.command == "serve":
-        try:
+        _run(args)
+    except Failed as e:
+        print(f"integration-gateway: {e}", file=sys.stderr)
+        return e.status
+    except Answered as e:
+        print(_problem_text(e.problem, args), file=sys.stderr)
+        return _problem_status(e.problem)
+    return Status.DONE
+
+
+def _run(args: argparse.Namespace) -> None:
+    serving = args.command == "serve"
+    flags = (
+        {"gateway__host": args.host, "gateway__port": args.port, "admin__port": args.admin_port}
+        if serving
+        else {}
+    )
+    try:
+        config = configuration.load(args.config, **flags)
+        if serving:
             serve(config)
-        except configuration.ConfigError as e:
-            print(f"integration-gateway: config: {e}", file=sys.stderr)
-            return 2
-        return 0
-    return _admin(args, config)
+            return
+    except configuration.ConfigError as e:
+        raise Failed(Status.USAGE, f"config: {e}") from None
+    out = Output(args.json)
+    if args.command == "check":
+        _check(args.header, config, out)
+        return
+    COMMANDS[args.command](args, _admin_api(args, config), out)
 
 
-def _check(value: str) -> int:
+def _problem_status(problem: dict[str, Any]) -> Status:
+    slug = str(problem.get("type", "")).rsplit("/", 1)[-1]
+    if slug in HEADER_PROBLEMS:
+        return Status.USAGE
+    return Status.REFUSED if problem.get("status") == 401 else Status.PROBLEM
+
+
+def _problem_text(problem: dict[str, Any], args: argparse.Namespace) -> str:
+    """problem+json; a header's syntax error for people: its detail, then the header with a
+    caret under the position (which the detail names once)."""
+    value = getattr(args, "header", None)
+    if args.json or value is None or not isinstance(problem.get("position"), int):
+        return json.dumps(problem, indent=2)
+    return "\n".join(
+        (
+            f"integration-gateway: {problem['detail']}",
+            f"  {value}",
+            f"  {' ' * problem['position']}^",
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Output:
+    """What a command prints: for people, or (`--json`) as JSON for scripts."""
+
+    as_json: bool
+
+    def json(self, value: Any) -> None:
+        print(json.dumps(value, indent=2))
+
+    def table(self, answer: dict[str, Any], columns: list[str], *, by_name: bool = False) -> None:
+        if self.as_json:
+            self.json(answer)
+        else:
+            _table(answer["items"], columns, by_name=by_name)
+
+    def lines(self, value: Any, *lines: str) -> None:
+        if self.as_json:
+            self.json(value)
+        else:
+            print("\n".join(lines))
+
+
+def _check(value: str, config: configuration.Config, out: Output) -> None:
+    g = config.gateway
     try:
-        descriptors = header.parse(value)
+        descriptors = header.parse(value, max_stages=g.max_stages, max_args=g.max_args)
     except Problem as p:
-        extra = p.members
-        where = f" at position {extra['position']}" if "position" in extra else ""
-        print(f"integration-gateway: {p.detail}{where}", file=sys.stderr)
-        if "position" in extra:
-            print(value, file=sys.stderr)
-            print(" " * extra["position"] + "^ expected " + extra["expected"], file=sys.stderr)
-        return 2
+        raise Answered(p.body()) from None
     canonical_form = canonical(descriptors)
-    print(canonical_form)
-    print(header.key(canonical_form))
-    return 0
+    key = header.key(canonical_form)
+    out.lines({"canonical": canonical_form, "key": key}, canonical_form, key)
 
 
-def _admin(args: argparse.Namespace, config: configuration.Config) -> int:
-    base = (args.admin or f"http://{config.admin.host}:{config.admin.port}").rstrip("/")
-    token = config.admin_token
-    cmd = args.command
+@dataclass(frozen=True)
+class AdminAPI:
+    """A running gateway's admin API: its base URL, token and TLS context."""
+
+    base: str
+    token: str
+    context: ssl.SSLContext | None = None
+
+    def call(self, method: str, path: str, body: Any = None) -> Any:
+        """The answer's JSON; Answered with a problem, Failed when it cannot be had."""
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.base + path, data=data, method=method)
+        request.add_header("Accept", "application/json")
+        if data is not None:
+            request.add_header("Content-Type", "application/json")
+        if self.token:
+            request.add_header("Authorization", f"Bearer {self.token}")
+        try:
+            with urllib.request.urlopen(request, timeout=60, context=self.context) as response:
+                raw = response.read()
+        except urllib.error.HTTPError as e:
+            raw = e.read()
+            try:
+                raise Answered(json.loads(raw)) from None
+            except json.JSONDecodeError:
+                detail = raw.decode(errors="replace")
+                raise Answered({"status": e.code, "detail": detail}) from None
+        except urllib.error.URLError as e:
+            raise self._unreachable(e.reason) from None
+        except (OSError, http.client.HTTPException) as e:
+            raise self._unreachable(e) from None
+        try:
+            return json.loads(raw) if raw else {}
+        except json.JSONDecodeError:
+            raise Failed(Status.UNREACHABLE, f"{self.base} answered, but not JSON") from None
+
+    def _unreachable(self, reason: Any) -> Failed:
+        if self.context is not None and _certificate_refused(reason):
+            return Failed(
+                Status.REFUSED,
+                f"the admin API at {self.base} refused the TLS connection ({reason}): it "
+                "takes only a client certificate its tls_client_ca signed (--cert, --key)",
+            )
+        hint = (
+            " (trust its CA with --cacert PATH)"
+            if isinstance(reason, ssl.SSLCertVerificationError)
+            else ""
+        )
+        return Failed(
+            Status.UNREACHABLE, f"cannot reach the admin API at {self.base}: {reason}{hint}"
+        )
+
+
+def _certificate_refused(reason: Any) -> bool:
+    """A TLS server's alert about the client's certificate; or, as asyncio's TLS servers
+    (the gateway's) send no alert, a hang-up right after the handshake."""
+    if isinstance(reason, ssl.SSLError) and str(reason.reason).endswith(CERTIFICATE_ALERTS):
+        return True
+    return isinstance(reason, ConnectionResetError | ssl.SSLEOFError | ssl.SSLZeroReturnError)
+
+
+def _admin_api(args: argparse.Namespace, config: configuration.Config) -> AdminAPI:
+    """--admin, else the config's admin listener (https:// with its tls_cert); its token;
+    the TLS options for an https:// one."""
+    a = config.admin
+    host = LOOPBACK.get(a.host, a.host)
+    base = (args.admin or listener_url(host, a.port, tls=bool(a.tls_cert))).rstrip("/")
+    if args.cert_key is not None and args.cert is None:
+        raise Failed(Status.USAGE, "--key goes with --cert: the certificate it is the key of")
+    if not base.lower().startswith("https://"):
+        return AdminAPI(base, config.admin_token)
     try:
-        if cmd == "resolve":
-            body: dict[str, Any] = {"header": args.header}
-            if args.content_type:
-                body["content_type"] = args.content_type
-            result = _call(base, token, "POST", "/resolve", body)
-        elif cmd == "services":
-            if args.action == "list":
-                result = _call(base, token, "GET", "/services")
-                _table(
-                    result["items"],
-                    ["id", "kind", "enabled", "params", "input", "output"],
-                    by_name=True,
-                )
-                return 0
-            if args.folder is None:
-                print(f"integration-gateway services {args.action}: name a folder", file=sys.stderr)
-                return 2
-            if args.action == "export":
-                return _export(base, token, args.folder)
-            return _load(base, token, args.folder)
-        elif cmd == "apps":
-            result = _call(base, token, "GET", "/applications")
-            where = (
-                ["worker", "app_server"]
-                if any("worker" in r for r in result["items"])
-                else ["app_server"]
-            )
-            _table(
-                result["items"],
-                ["key", *where, "hits", "in_flight", "size_bytes", "last_used", "canonical"],
-            )
-            return 0
-        elif cmd == "purge":
-            overrides = {
-                k: v
-                for k, v in (("max_idle_s", args.max_idle_s), ("max_apps", args.max_apps))
-                if v is not None
-            }
-            result = _call(base, token, "POST", "/purge", overrides or None)
-        elif cmd == "clients":
-            return _clients(args, base, token)
-        elif cmd == "audit":
-            query = {
-                k: v
-                for k, v in (
-                    ("client", args.client),
-                    ("key", args.key),
-                    ("since", args.since),
-                    ("limit", args.limit),
-                )
-                if v is not None
-            }
-            path = "/audit" + ("?" + urllib.parse.urlencode(query) if query else "")
-            result = _call(base, token, "GET", path)
-            _table(result["items"], ["received", "client", "status", "key", "stages", "finished"])
-            return 0
-        else:  # import
-            body = {"kind": args.kind}
-            source = Path(args.source)
-            if "://" not in args.source and source.exists():
-                body["document"] = source.read_text()
-            else:
-                body["url"] = args.source
-            for key in ("prefix", "base_url", "version", "connection", "server_url", "refresh_s"):
-                if getattr(args, key):
-                    body[key] = getattr(args, key)
-            if args.documents:
-                folder = source.parent if "document" in body else Path.cwd()
-                body["documents"] = {
-                    Path(f).resolve().relative_to(folder.resolve()).as_posix(): Path(f).read_text()
-                    for f in args.documents
-                }
-            result = _call(base, token, "POST", "/imports", body)
-    except _Answered as e:
-        print(json.dumps(e.problem, indent=2), file=sys.stderr)
-        return 1
-    except BrokenPipeError:
-        raise  # our own output's reader went away, not the admin API
-    except OSError as e:
-        print(f"integration-gateway: cannot reach the admin API at {base}: {e}", file=sys.stderr)
-        return 3
-    print(json.dumps(result, indent=2))
-    return 0
+        context = tls.client_context(args.cacert, args.cert, args.cert_key)
+    except tls.TLSFileError as e:
+        raise Failed(Status.USAGE, f"{e.key}: {e}") from None
+    return AdminAPI(base, config.admin_token, context)
+
+
+# -- the admin API's commands ---------------------------------------------------------------
+
+
+def _resolve(args: argparse.Namespace, api: AdminAPI, out: Output) -> None:
+    body: dict[str, Any] = {"header": args.header}
+    if args.content_type:
+        body["content_type"] = args.content_type
+    out.json(api.call("POST", "/resolve", body))
+
+
+def _import(args: argparse.Namespace, api: AdminAPI, out: Output) -> None:
+    body: dict[str, Any] = {"kind": args.kind}
+    source = Path(args.source)
+    if "://" not in args.source and source.exists():
+        body["document"] = _read(source)
+    else:
+        body["url"] = args.source
+    for key in ("prefix", "base_url", "version", "connection", "server_url", "refresh_s"):
+        if getattr(args, key):
+            body[key] = getattr(args, key)
+    if args.documents:
+        folder = (source.parent if "document" in body else Path.cwd()).resolve()
+        body["documents"] = {}
+        for name in args.documents:
+            try:
+                relative = Path(name).resolve().relative_to(folder).as_posix()
+            except ValueError:
+                raise Failed(Status.USAGE, f"--with {name}: not inside {folder}") from None
+            body["documents"][relative] = _read(Path(name))
+    out.json(api.call("POST", "/imports", body))
+
+
+def _imports(args: argparse.Namespace, api: AdminAPI, out: Output) -> None:
+    if args.action == "list":
+        columns = ["id", "kind", "prefix", "version", "refresh_s", "created", "url"]
+        out.table(api.call("GET", "/imports"), columns)
+        return
+    if args.id is None:
+        raise Failed(Status.USAGE, "imports refresh: name the import (its ID, see imports)")
+    out.json(api.call("POST", f"/imports/{_quoted(args.id)}/refresh"))
+
+
+def _services(args: argparse.Namespace, api: AdminAPI, out: Output) -> None:
+    if args.action == "list":
+        columns = ["id", "kind", "enabled", "params", "input", "output"]
+        out.table(api.call("GET", "/services"), columns, by_name=True)
+        return
+    if args.folder is None:
+        raise Failed(Status.USAGE, f"services {args.action}: name a folder")
+    (_export if args.action == "export" else _load)(api, args.folder, out)
+
+
+def _apps(args: argparse.Namespace, api: AdminAPI, out: Output) -> None:
+    answer = api.call("GET", "/applications")
+    where = ["worker", "app_server"] if any("worker" in r for r in answer["items"]) else []
+    columns = ["key", *(where or ["app_server"]), "hits", "in_flight", "size_bytes"]
+    out.table(answer, [*columns, "last_used", "canonical"])
+
+
+def _purge(args: argparse.Namespace, api: AdminAPI, out: Output) -> None:
+    overrides = {
+        k: v
+        for k, v in (("max_idle_s", args.max_idle_s), ("max_apps", args.max_apps))
+        if v is not None
+    }
+    out.json(api.call("POST", "/purge", overrides or None))
+
+
+def _audit(args: argparse.Namespace, api: AdminAPI, out: Output) -> None:
+    query = {
+        k: v
+        for k, v in (
+            ("client", args.client),
+            ("key", args.key),
+            ("since", args.since),
+            ("limit", args.limit),
+        )
+        if v is not None
+    }
+    path = "/audit" + ("?" + urllib.parse.urlencode(query) if query else "")
+    out.table(api.call("GET", path), ["received", "client", "status", "key", "stages", "finished"])
 
 
 EXPORTED = ("services", "imports")
 
 
-def _export(base: str, token: str, folder: Path) -> int:
+def _export(api: AdminAPI, folder: Path, out: Output) -> None:
     """The repository as files: a service file an entry, an import file an import. What an
     earlier export left in those two folders goes first, so that the folder is exactly
     the repository (commit it; `services load` it elsewhere, or use services/ as a
     service_dirs folder)."""
-    exported = _call(base, token, "GET", "/services:export")
-    for part in EXPORTED:
-        (folder / part).mkdir(parents=True, exist_ok=True)
-        for old in (folder / part).glob("*.yaml"):
-            old.unlink()
-    for entry in exported["services"]:
-        _write_yaml(folder / "services" / f"{_file_name(entry['id'])}.yaml", entry)
-    for i, source in enumerate(exported["imports"], 1):
-        stem = _file_name(source.get("prefix") or source["kind"])
-        _write_yaml(folder / "imports" / f"{i:03d}-{stem}.yaml", source)
-    print(
-        f"exported {len(exported['services'])} services and {len(exported['imports'])} imports "
-        f"to {folder}"
+    exported = api.call("GET", "/services:export")
+    try:
+        for part in EXPORTED:
+            (folder / part).mkdir(parents=True, exist_ok=True)
+            for old in (folder / part).glob("*.yaml"):
+                old.unlink()
+        for entry in exported["services"]:
+            _write_yaml(folder / "services" / f"{_file_name(entry['id'])}.yaml", entry)
+        for i, source in enumerate(exported["imports"], 1):
+            stem = _file_name(source.get("prefix") or source["kind"])
+            _write_yaml(folder / "imports" / f"{i:03d}-{stem}.yaml", source)
+    except OSError as e:
+        raise Failed(Status.USAGE, f"services export: cannot write {folder}: {e}") from None
+    services, imports = len(exported["services"]), len(exported["imports"])
+    out.lines(
+        {"folder": str(folder), "services": services, "imports": imports},
+        f"exported {services} services and {imports} imports to {folder}",
     )
-    return 0
 
 
-def _load(base: str, token: str, folder: Path) -> int:
+def _load(api: AdminAPI, folder: Path, out: Output) -> None:
     """Register each service file (PUT where its id exists), then make each import."""
-    entries = [yaml.safe_load(p.read_text()) for p in sorted((folder / "services").glob("*.yaml"))]
-    sources = [yaml.safe_load(p.read_text()) for p in sorted((folder / "imports").glob("*.yaml"))]
-    existing = {e["id"]: e for e in _call(base, token, "GET", "/services")["items"]}
+    entries = [yaml.safe_load(_read(p)) for p in sorted((folder / "services").glob("*.yaml"))]
+    sources = [yaml.safe_load(_read(p)) for p in sorted((folder / "imports").glob("*.yaml"))]
+    existing = {e["id"]: e for e in api.call("GET", "/services")["items"]}
     changed = 0
     for entry in entries:
         known = existing.get(entry["id"])
         if known is None:
-            _call(base, token, "POST", "/services", entry)
+            api.call("POST", "/services", entry)
             changed += 1
         elif {k: v for k, v in known.items() if k != "held"} != entry:
-            _call(
-                base, token, "PUT", "/services/" + urllib.parse.quote(entry["id"], safe=""), entry
-            )
+            api.call("PUT", "/services/" + _quoted(entry["id"]), entry)
             changed += 1
     for source in sources:
-        _call(base, token, "POST", "/imports", source)
+        api.call("POST", "/imports", source)
     same = len(entries) - changed
-    print(f"loaded {changed} services ({same} already so) and {len(sources)} imports")
-    return 0
+    out.lines(
+        {"changed": changed, "unchanged": same, "imports": len(sources)},
+        f"loaded {changed} services ({same} already so) and {len(sources)} imports",
+    )
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError as e:
+        raise Failed(Status.USAGE, f"cannot read {path}: {e.strerror}") from None
+
+
+def _quoted(segment: str) -> str:
+    return urllib.parse.quote(segment, safe="")
 
 
 def _file_name(text: str) -> str:
@@ -408,61 +646,49 @@ def _write_yaml(path: Path, value: Any) -> None:
     path.write_text(yaml.safe_dump(value, sort_keys=False, allow_unicode=True))
 
 
-def _clients(args: argparse.Namespace, base: str, token: str) -> int:
+def _clients(args: argparse.Namespace, api: AdminAPI, out: Output) -> None:
     """`clients add|list|revoke|rotate`; a secret printed only where the API answers one."""
     if args.action == "list":
-        result = _call(base, token, "GET", "/clients")
-        _table(result["items"], ["id", "name", "allow", "created"])
-        return 0
-    if args.action == "revoke":
-        _call(base, token, "DELETE", "/clients/" + urllib.parse.quote(args.id, safe=""))
-        print(f"client {args.id} is revoked: its next request is refused (401)")
-        return 0
-    if args.action == "rotate":
-        path = "/clients/" + urllib.parse.quote(args.id, safe="") + "/secret"
-        client = _call(base, token, "POST", path)
-        _print_secret("new secret for client", client)
-        print("The old secret no longer works.")
-        return 0
-    body: dict[str, Any] = {"name": args.name, "allow": args.allow}
-    for key in ("description", "source", "sends"):
-        if getattr(args, key) is not None:
-            body[key] = getattr(args, key)
-    _print_secret("made client", _call(base, token, "POST", "/clients", body))
-    return 0
+        out.table(api.call("GET", "/clients"), ["id", "name", "allow", "created"])
+    elif args.action == "revoke":
+        api.call("DELETE", "/clients/" + _quoted(args.id))
+        out.lines(
+            {"id": args.id, "revoked": True},
+            f"client {args.id} is revoked: its next request is refused (401)",
+        )
+    elif args.action == "rotate":
+        client = api.call("POST", f"/clients/{_quoted(args.id)}/secret")
+        lines = _secret_lines("new secret for client", client)
+        out.lines(client, *lines, "The old secret no longer works.")
+    else:
+        body: dict[str, Any] = {"name": args.name, "allow": args.allow}
+        for key in ("description", "source", "sends"):
+            if getattr(args, key) is not None:
+                body[key] = getattr(args, key)
+        client = api.call("POST", "/clients", body)
+        out.lines(client, *_secret_lines("made client", client))
 
 
-def _print_secret(headline: str, client: dict[str, Any]) -> None:
-    print(f"{headline} {client['id']} ({client['name']}), allowed: {', '.join(client['allow'])}")
-    print(f"id      {client['id']}")
-    print(f"secret  {client['secret']}")
-    print("The secret is shown only this once: store it now. The gateway keeps only its hash;")
-    print("`clients rotate ID` makes a new one. Send Authorization: Basic base64(id:secret).")
+def _secret_lines(headline: str, client: dict[str, Any]) -> list[str]:
+    return [
+        f"{headline} {client['id']} ({client['name']}), allowed: {', '.join(client['allow'])}",
+        f"id      {client['id']}",
+        f"secret  {client['secret']}",
+        "The secret is shown only this once: store it now. The gateway keeps only its hash;",
+        "`clients rotate ID` makes a new one. Send Authorization: Basic base64(id:secret).",
+    ]
 
 
-class _Answered(Exception):
-    def __init__(self, problem: Any) -> None:
-        self.problem = problem
-
-
-def _call(base: str, token: str, method: str, path: str, body: Any = None) -> Any:
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(base + path, data=data, method=method)
-    request.add_header("Accept", "application/json")
-    if data is not None:
-        request.add_header("Content-Type", "application/json")
-    if token:
-        request.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            raw = response.read()
-    except urllib.error.HTTPError as e:
-        raw = e.read()
-        try:
-            raise _Answered(json.loads(raw)) from None
-        except json.JSONDecodeError:
-            raise _Answered({"status": e.code, "detail": raw.decode(errors="replace")}) from None
-    return json.loads(raw) if raw else {}
+COMMANDS: dict[str, Callable[[argparse.Namespace, AdminAPI, Output], None]] = {
+    "resolve": _resolve,
+    "import": _import,
+    "imports": _imports,
+    "services": _services,
+    "apps": _apps,
+    "purge": _purge,
+    "clients": _clients,
+    "audit": _audit,
+}
 
 
 def _table(rows: list[dict[str, Any]], columns: list[str], *, by_name: bool = False) -> None:

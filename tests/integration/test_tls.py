@@ -61,6 +61,7 @@ def pki(tmp_path_factory) -> Pki:
     client_ca.cert_pem.write_to_path(folder / "client-ca.pem")
     client.cert_chain_pems[0].write_to_path(folder / "client.pem")
     client.private_key_pem.write_to_path(folder / "client.key")
+    stranger.private_key_and_cert_chain_pem.write_to_path(folder / "stranger.pem")
     other = trustme.CA().issue_cert("127.0.0.1")  # a key that is not server.pem's
     other.private_key_pem.write_to_path(folder / "other.key")
     return Pki(folder, server_ca, client_ca, client, stranger)
@@ -250,6 +251,44 @@ def test_the_admin_listeners_https_origin_is_its_own(secured, pki):
     assert purge(secured.admin).status_code == 200
     plain = purge(secured.admin.replace("https://", "http://"))
     assert plain.status_code == 403 and plain.json()["type"].endswith("/cross-site")
+
+
+# -- the CLI ---------------------------------------------------------------------------------
+
+
+def cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([EXE, *map(str, args)], capture_output=True, text=True, timeout=60)
+
+
+def test_the_cli_calls_a_tls_admin_listener_its_config_names(secured, pki):
+    f = pki.folder
+    trusted = ("--cacert", f / "ca.pem", "--cert", f / "client.pem", "--key", f / "client.key")
+    r = cli("apps", "--config", secured.config, *trusted)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split()[:2] == ["KEY", "APP_SERVER"]
+    r = cli(*trusted, "--admin", secured.admin, "--config", secured.config, "services", "--json")
+    assert r.returncode == 0, r.stderr
+    assert any(s["id"] == "validator@1.0.0" for s in json.loads(r.stdout)["items"])
+
+
+def test_the_cli_without_a_certificate_the_listener_takes_exits_4(secured, pki):
+    ca = pki.folder / "ca.pem"
+    for certificate in ((), ("--cert", pki.folder / "stranger.pem")):
+        r = cli("apps", "--config", secured.config, "--cacert", ca, *certificate)
+        assert r.returncode == 4, r.stderr
+        assert "refused the TLS connection" in r.stderr and "client certificate" in r.stderr
+
+
+def test_the_cli_that_does_not_trust_the_listener_exits_3_saying_cacert(secured):
+    r = cli("apps", "--config", secured.config)
+    assert r.returncode == 3 and "CERTIFICATE_VERIFY_FAILED" in r.stderr and "--cacert" in r.stderr
+
+
+def test_the_cli_names_a_tls_file_it_cannot_use(secured, pki):
+    r = cli("apps", "--config", secured.config, "--cacert", pki.folder / "missing.pem")
+    assert r.returncode == 2 and "--cacert" in r.stderr and "cannot be read" in r.stderr
+    r = cli("apps", "--config", secured.config, "--key", pki.folder / "client.key")
+    assert r.returncode == 2 and "--key goes with --cert" in r.stderr
 
 
 # -- starting ------------------------------------------------------------------------------
