@@ -7,12 +7,29 @@ Prints one line, `listening on http://HOST:PORT`, once it accepts connections (w
 from __future__ import annotations
 
 import argparse
+import asyncio
 import signal
 import sys
-import threading
-from types import FrameType
 
-from examples.soap_peer import make
+from aiohttp import web
+
+from examples.soap_peer import application
+
+
+async def serve(host: str, port: int) -> None:
+    runner = web.AppRunner(application(), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    bound_host, bound_port = runner.addresses[0][:2]
+    print(f"listening on http://{bound_host}:{bound_port}", flush=True)
+    stopped = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stopped.set)
+    try:
+        await stopped.wait()
+    finally:
+        await runner.cleanup()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,21 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8090)
     options = parser.parse_args(argv)
-    server = make(options.host, options.port)
-
-    def stop(signum: int, frame: FrameType | None) -> None:
-        # shutdown() waits for serve_forever() to return, which runs in this very thread:
-        # ask from another one.
-        threading.Thread(target=server.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    host, port = server.server_address[:2]
-    print(f"listening on http://{host}:{port}", flush=True)
-    try:
-        server.serve_forever()
-    finally:
-        server.server_close()
+    asyncio.run(serve(options.host, options.port))
     return 0
 
 
