@@ -110,15 +110,19 @@ def gone(pid: int, seconds: float = 5) -> bool:
     return False
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
-    """One demo started with --reset over an earlier state it could not start from (a
-    repository that is not a database, a file left behind)."""
-    tmp_path = tmp_path_factory.mktemp("demo")
+def spoiled(tmp_path: Path) -> Path:
+    """tmp_path with a state the gateway cannot start from: a repository that is not a
+    database, and a file left behind."""
     (tmp_path / "state").mkdir()
     (tmp_path / "state" / "repository.sqlite").write_bytes(b"not a database")
     (tmp_path / "state" / "left-behind.txt").write_text("from an earlier run")
-    running = until_up(launch(tmp_path, "--reset"))
+    return tmp_path
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    """One demo started with --reset over a spoiled state."""
+    running = until_up(launch(spoiled(tmp_path_factory.mktemp("demo")), "--reset"))
     yield running
     end(running)
 
@@ -141,6 +145,18 @@ def test_reset_starts_from_an_empty_state(demo: Demo) -> None:
     imports = httpx.get(f"http://127.0.0.1:{demo.admin}/imports").json()["items"]
     assert len(imports) == 2
     assert (demo.state / "config.toml").is_file() and (demo.state / "gateway.log").is_file()
+
+
+def test_without_reset_the_state_stays_and_the_gateway_failing_on_it_is_named(tmp_path):
+    demo = launch(spoiled(tmp_path))
+    try:
+        assert demo.wait() == 1
+        said = demo.err.read_text()
+        assert "the gateway (pid" in said and "exited with status 1" in said, said
+        assert "repository.sqlite: file is not a database" in said
+        assert (demo.state / "left-behind.txt").exists()
+    finally:
+        end(demo)
 
 
 def test_sigterm_stops_the_demo_and_its_children(demo: Demo) -> None:
