@@ -194,7 +194,12 @@ def _options(
     def option(*names: str, **kwargs: Any) -> None:
         p.add_argument(*names, **kwargs, **({} if top else {"default": argparse.SUPPRESS}))
 
-    option("--config", type=Path, help="config file (default: ./config.toml if present)")
+    option(
+        "--config",
+        type=Path,
+        metavar="PATH",
+        help="config file (default: ./config.toml if present)",
+    )
     if json:
         option("--json", action="store_true", help="print JSON, for scripts")
     if admin:
@@ -547,9 +552,10 @@ def _services(args: argparse.Namespace, api: AdminAPI, out: Output) -> None:
 
 def _apps(args: argparse.Namespace, api: AdminAPI, out: Output) -> None:
     answer = api.call("GET", "/applications")
-    where = ["worker", "app_server"] if any("worker" in r for r in answer["items"]) else []
-    columns = ["key", *(where or ["app_server"]), "hits", "in_flight", "size_bytes"]
-    out.table(answer, [*columns, "last_used", "canonical"])
+    workers = any("worker" in r for r in answer["items"])
+    where = ["worker", "app_server"] if workers else ["app_server"]
+    columns = ["key", *where, "hits", "in_flight", "size_bytes", "last_used", "canonical"]
+    out.table(answer, columns)
 
 
 def _purge(args: argparse.Namespace, api: AdminAPI, out: Output) -> None:

@@ -449,6 +449,8 @@ def test_imports_lists_them_as_a_table_or_json(served):
     assert "cli.listed" in row and "wsdl" in row
     listed = json.loads(run("imports", "--json", "--admin", adm).stdout)
     assert made_id in [i["id"] for i in listed["items"]]
+    r = run("imports", "refresh", "nosuchimport", "--admin", adm)
+    assert r.returncode == 1 and json.loads(r.stderr)["type"].endswith("/not-found")
 
 
 def test_a_file_that_cannot_be_read_exits_2(served, tmp_path):
