@@ -113,7 +113,10 @@ def refusal(ports: Ports) -> str | None:
 
 def _config(ports: Ports, state: Path) -> Path:
     text = Template((HERE / "config.toml").read_text()).substitute(
-        public_port=ports.public, admin_port=ports.admin, peer_port=ports.peer
+        public_port=ports.public,
+        admin_port=ports.admin,
+        peer_port=ports.peer,
+        services_dir=json.dumps(str(HERE.parent / "services")),
     )
     path = state / "config.toml"
     path.write_text(text)

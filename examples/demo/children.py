@@ -7,11 +7,13 @@ alone and the demo stops them in order: a child that exits is then always news.
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,6 +62,7 @@ class Child:
             self.proc = subprocess.Popen(
                 self.argv,
                 cwd=cwd,
+                env=_with_examples(os.environ),
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -104,3 +107,12 @@ class Child:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+
+
+def _with_examples(env: Mapping[str, str]) -> dict[str, str]:
+    """The environment with the repository's root first on PYTHONPATH, so that the
+    gateway (a console script, whose path does not hold the current folder) imports the
+    python services of `examples.services`."""
+    root = str(Path(__file__).resolve().parents[2])
+    paths = [root, *filter(None, env.get("PYTHONPATH", "").split(os.pathsep))]
+    return {**env, "PYTHONPATH": os.pathsep.join(paths)}
