@@ -244,8 +244,11 @@ class BoundedHandler(RequestHandler):
     def _answer(self, problem: Problem) -> None:
         """Write `problem` as the answer, stop reading requests, and close soon."""
         transport = self.transport
-        if transport is None:
-            return
+        if transport is None or self._linger is not None:
+            return  # answered already: one answer a connection
+        if self._head_timer is not None:  # no 408 after this answer
+            self._head_timer.cancel()
+            self._head_timer = None
         body = json.dumps(problem.body()).encode()
         reason = HTTPStatus(problem.status).phrase
         head = (

@@ -45,6 +45,7 @@ from gateway.lifecycle import (
     DRAIN_SECONDS,
     admin_runner,
     drain,
+    listener_url,
     log_listening,
     public_runner,
     stop_gateway,
@@ -237,7 +238,10 @@ async def run_worker(config: Config, number: int, control: str) -> None:
         )
         await site.start()
         serving = True
-        log.info("worker %d serving http://%s:%d", number, config.gateway.host, config.gateway.port)
+        url = listener_url(
+            config.gateway.host, config.gateway.port, tls=bool(config.gateway.tls_cert)
+        )
+        log.info("worker %d serving %s", number, url)
         await stop.wait()
         await drain(gateway, (public,))
     finally:

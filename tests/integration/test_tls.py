@@ -329,3 +329,20 @@ def test_every_worker_serves_https_and_asks_for_client_certificates(pki, tmp_pat
             integration(served.base, pki.trusting())  # no client certificate
         assert served.admin.startswith("http://")  # the admin listener without TLS
         assert httpx.get(served.admin + "/applications", headers=BEARER).status_code == 200
+
+
+async def test_a_431_over_tls_is_the_connections_only_answer(secured, pki):
+    """TLS cannot half-close: what the listener still wrote after its answer (a 408 when
+    the head's deadline passed during the linger) would reach the client."""
+    host, port = secured.base.removeprefix("https://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port), ssl=pki.trusting())
+    writer.write(b"POST / HTTP/1.1\r\nHost: x\r\nIntegration-Config: " + b"logger | " * 9000)
+    writer.write(b"x\r\n\r\n")
+    await writer.drain()
+    received = b""
+    with contextlib.suppress(ssl.SSLError, ConnectionError, TimeoutError):
+        async with asyncio.timeout(SLOW_HEAD_S + 5):
+            while chunk := await reader.read(65536):
+                received += chunk
+    writer.close()
+    assert received.startswith(b"HTTP/1.1 431 ") and received.count(b"HTTP/1.1 ") == 1, received
