@@ -139,8 +139,14 @@ class Metrics:
         self.stage = Spread(
             "igw_stage_seconds", "Time a stage took, by service", "service", LATENCY_BUCKETS
         )
+        self.request_time = Spread(
+            "igw_request_seconds",
+            "Time an integration request took, from its body read to its answer, by cache result",
+            "cache",
+            LATENCY_BUCKETS,
+        )
         self.in_flight = 0  # integration requests
-        for collector in (self.requests, self.basic_requests, self.stage):
+        for collector in (self.requests, self.basic_requests, self.stage, self.request_time):
             r.register(collector)  # type: ignore[arg-type]
         r.register(
             _Read("igw_in_flight", "Integration requests in flight", lambda: self.in_flight)  # type: ignore[arg-type]

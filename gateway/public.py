@@ -123,6 +123,7 @@ async def _counted(gw: Gateway, request: web.Request, value: list[str], span: An
     metrics = gw.metrics
     audit = gw.audit
     received = time.time() if audit is not None else 0.0
+    started = time.perf_counter()
     outcome, cache, status = "ok", "none", 500
     metrics.in_flight += 1
     try:
@@ -138,6 +139,7 @@ async def _counted(gw: Gateway, request: web.Request, value: list[str], span: An
     finally:
         metrics.in_flight -= 1
         metrics.requests.add((outcome, cache))
+        metrics.request_time.observe(cache, time.perf_counter() - started)
         if audit is not None:
             client = request.get(CLIENT)
             audit.record(

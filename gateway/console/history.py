@@ -4,7 +4,7 @@ A sample is read from `Gateway.metrics_text()`, the node's Prometheus text (summ
 workers with `[gateway] workers` > 1: the console runs in the supervisor then, whose own
 request counters are zero), so one process and a node of workers are sampled alike, and
 nothing is counted twice on the request path. What the traffic panel draws are the
-differences between consecutive samples: a rate, a ratio, the quantiles of the stages'
+differences between consecutive samples: a rate, a ratio, the quantiles of the requests'
 histogram over those 10 s. A counter that went down (a worker started again) counts from
 zero, as Prometheus' `rate` does.
 
@@ -39,7 +39,9 @@ class Snapshot:
     requests: float = 0.0
     hits: float = 0.0
     problems: Mapping[str, float] | None = None  # problem slug -> requests
-    stage_buckets: tuple[tuple[float, float], ...] = ()  # (le, cumulative count), all services
+    request_buckets: tuple[
+        tuple[float, float], ...
+    ] = ()  # (le, cumulative count), every cache result
     assemblies: float = 0.0
     purged: float = 0.0
     applications: float = 0.0
@@ -75,7 +77,7 @@ def snapshot(text: str, at: float) -> Snapshot:
                 if labels.get("outcome", "ok") != "ok":
                     slug = labels["outcome"]
                     problems[slug] = problems.get(slug, 0.0) + value
-            elif name == "igw_stage_seconds_bucket":
+            elif name == "igw_request_seconds_bucket":
                 le = float(labels["le"])
                 buckets[le] = buckets.get(le, 0.0) + value
             elif name == "igw_assembly_seconds_count":
@@ -89,7 +91,7 @@ def snapshot(text: str, at: float) -> Snapshot:
         requests=requests,
         hits=hits,
         problems=problems,
-        stage_buckets=tuple(sorted(buckets.items())),
+        request_buckets=tuple(sorted(buckets.items())),
         assemblies=assemblies,
         purged=purged,
         applications=applications,
@@ -105,8 +107,8 @@ def _between(a: Snapshot, b: Snapshot) -> Interval:
     seconds = max(b.at - a.at, 1e-9)
     requests = _delta(b.requests, a.requests)
     before, after = a.problems or {}, b.problems or {}
-    earlier = dict(a.stage_buckets)
-    stage = [(le, _delta(n, earlier.get(le, 0.0))) for le, n in b.stage_buckets]
+    earlier = dict(a.request_buckets)
+    timed = [(le, _delta(n, earlier.get(le, 0.0))) for le, n in b.request_buckets]
     return Interval(
         at=b.at,
         seconds=seconds,
@@ -115,8 +117,8 @@ def _between(a: Snapshot, b: Snapshot) -> Interval:
         problem_rates={
             slug: _delta(n, before.get(slug, 0.0)) / seconds for slug, n in after.items()
         },
-        p50=quantile(0.5, stage),
-        p99=quantile(0.99, stage),
+        p50=quantile(0.5, timed),
+        p99=quantile(0.99, timed),
         assemblies=_delta(b.assemblies, a.assemblies),
         purged=_delta(b.purged, a.purged),
         applications=b.applications,

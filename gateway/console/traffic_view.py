@@ -1,9 +1,9 @@
 """The console's traffic panel: six charts of the node's last hour (`history`), each with
 its latest figure in large type, for an operator who would rather look than read.
 
-Latency is the stages' (`igw_stage_seconds`, every service's buckets summed): the time
-the services took, which is what an operator tunes; the gateway's own work on a hit is a
-few microseconds beside it.
+Latency is the integration requests' (`igw_request_seconds`, every cache result's
+buckets summed): from the body read to the answer, stages and the gateway's own work
+alike.
 """
 
 from __future__ import annotations
@@ -78,10 +78,10 @@ def _latency(spans: Sequence[Interval]) -> str:
     p50 = Series("p50", [(s.at, s.p50) for s in spans])
     p99 = Series("p99", [(s.at, s.p99) for s in spans])
     figure = f"{_latest(p50, duration)} · {_latest(p99, duration)}"
-    chart = line_chart("Stage time p50 and p99", [p50, p99], duration)
+    chart = line_chart("Request time p50 and p99", [p50, p99], duration)
     return _card(
         "latency",
-        "Stage time p50 / p99",
+        "Request time p50 / p99",
         figure,
         chart + legend([p50, p99], lambda s: _latest(s, duration)),
     )

@@ -17,17 +17,17 @@ igw_requests_total{outcome="ok",cache="hit"} 90
 igw_requests_total{outcome="ok",cache="miss"} 6
 igw_requests_total{outcome="service-not-found",cache="none"} 3
 igw_requests_total{outcome="stage-failed",cache="hit"} 1
-# TYPE igw_stage_seconds histogram
-igw_stage_seconds_bucket{service="a",le="0.001"} 50
-igw_stage_seconds_bucket{service="a",le="0.01"} 80
-igw_stage_seconds_bucket{service="a",le="+Inf"} 80
-igw_stage_seconds_count{service="a"} 80
-igw_stage_seconds_sum{service="a"} 0.2
-igw_stage_seconds_bucket{service="b",le="0.001"} 0
-igw_stage_seconds_bucket{service="b",le="0.01"} 20
-igw_stage_seconds_bucket{service="b",le="+Inf"} 20
-igw_stage_seconds_count{service="b"} 20
-igw_stage_seconds_sum{service="b"} 0.1
+# TYPE igw_request_seconds histogram
+igw_request_seconds_bucket{cache="hit",le="0.001"} 50
+igw_request_seconds_bucket{cache="hit",le="0.01"} 80
+igw_request_seconds_bucket{cache="hit",le="+Inf"} 80
+igw_request_seconds_count{cache="hit"} 80
+igw_request_seconds_sum{cache="hit"} 0.2
+igw_request_seconds_bucket{cache="miss",le="0.001"} 0
+igw_request_seconds_bucket{cache="miss",le="0.01"} 20
+igw_request_seconds_bucket{cache="miss",le="+Inf"} 20
+igw_request_seconds_count{cache="miss"} 20
+igw_request_seconds_sum{cache="miss"} 0.1
 # TYPE igw_assembly_seconds histogram
 igw_assembly_seconds_count 6
 # TYPE igw_purged_applications counter
@@ -42,16 +42,17 @@ def test_a_snapshot_sums_the_counters_over_labels_and_services():
     s = snapshot(TEXT, at=100.0)
     assert (s.requests, s.hits) == (100, 91)
     assert s.problems == {"service-not-found": 3, "stage-failed": 1}
-    assert s.stage_buckets == ((0.001, 50), (0.01, 100), (float("inf"), 100))
+    assert s.request_buckets == ((0.001, 50), (0.01, 100), (float("inf"), 100))
     assert (s.assemblies, s.purged, s.applications) == (6, 2, 4)
 
 
 def test_a_snapshot_of_the_gateways_own_metrics_reads():
     metrics = Metrics()
     metrics.requests.add(("ok", "hit"), 5)
-    metrics.stage.observe("validator@1.0.0", 0.002)
+    metrics.stage.observe("validator@1.0.0", 0.002)  # a stage's time is not a request's
+    metrics.request_time.observe("hit", 0.003)
     s = snapshot(metrics.render().decode(), at=1.0)
-    assert (s.requests, s.hits) == (5, 5) and s.stage_buckets[-1] == (float("inf"), 1)
+    assert (s.requests, s.hits) == (5, 5) and s.request_buckets[-1] == (float("inf"), 1)
 
 
 def test_an_interval_is_the_difference_of_two_snapshots():
@@ -62,7 +63,7 @@ def test_an_interval_is_the_difference_of_two_snapshots():
     assert span.request_rate == 20 and span.hit_ratio == 0.75
     assert span.problem_rates == {"syntax": 1.0, "no-route": 0.5}
     assert (span.assemblies, span.purged, span.applications) == (2, 0, 7)
-    assert span.p50 is None and span.p99 is None  # no stage ran
+    assert span.p50 is None and span.p99 is None  # no request was timed
 
 
 def test_a_counter_that_went_down_counts_from_zero():
@@ -85,9 +86,9 @@ def test_quantiles_interpolate_within_their_bucket_as_prometheus():
     assert quantile(0.5, [(0.001, 0.0), (float("inf"), 0.0)]) is None
 
 
-def test_stage_quantiles_come_from_the_buckets_of_the_interval_alone():
-    a = Snapshot(at=0, stage_buckets=((0.001, 1000.0), (0.01, 1000.0), (float("inf"), 1000.0)))
-    b = Snapshot(at=10, stage_buckets=((0.001, 1000.0), (0.01, 1010.0), (float("inf"), 1010.0)))
+def test_request_quantiles_come_from_the_buckets_of_the_interval_alone():
+    a = Snapshot(at=0, request_buckets=((0.001, 1000.0), (0.01, 1000.0), (float("inf"), 1000.0)))
+    b = Snapshot(at=10, request_buckets=((0.001, 1000.0), (0.01, 1010.0), (float("inf"), 1010.0)))
     [span] = intervals([a, b])
     assert 0.001 < span.p50 <= 0.01  # the old fast ones do not count
 
