@@ -5,8 +5,8 @@ Checks its four ports first (public 8080, admin 8081, the SOAP peer 8090, the up
 9000) and starts nothing if one is taken, so that it never reports up a demo that
 another one answers for. Then starts `python -m examples.soap_peer`, `python -m
 examples.upstream` and `integration-gateway serve` with examples/demo/config.toml (its
-ports filled in), and imports the peer's WSDLs so that the patent's five-stage chain
-resolves:
+ports filled in; the service files and python module of examples/services allowed), and
+imports the peer's WSDLs so that the patent's five-stage chain resolves:
 
 - the formatter's WSDL as a document known by the base URL `http://www.cloud.com/formatter`
   (so `wsdl:www.cloud.com/formatter#XMLCheck` finds it; calls go to the peer, the address

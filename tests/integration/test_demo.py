@@ -140,6 +140,15 @@ def test_the_demo_answers_the_readmes_chain(demo: Demo) -> None:
     )
 
 
+def test_the_demo_serves_the_example_services(demo: Demo) -> None:
+    r = httpx.post(
+        f"http://127.0.0.1:{demo.public}/",
+        json={"name": "Ada"},
+        headers={"Integration-Config": "greeting(greeting=Hi)"},
+    )
+    assert r.status_code == 200 and r.text.startswith("Hi, Ada! (request "), r.text
+
+
 def test_reset_starts_from_an_empty_state(demo: Demo) -> None:
     assert not (demo.state / "left-behind.txt").exists()
     imports = httpx.get(f"http://127.0.0.1:{demo.admin}/imports").json()["items"]
