@@ -169,7 +169,7 @@ def control_app(gateway: Any, *, ready: Callable[[], bool]) -> web.Application:
         return web.json_response({"ready": ready()}, status=200 if ready() else 503)
 
     async def changes(request: web.Request) -> web.Response:
-        await gateway.apply(NodeChange.from_json(await request.json()))
+        await gateway.sync.apply(NodeChange.from_json(await request.json()))
         return web.json_response({"applied": True})
 
     async def applications(request: web.Request) -> web.Response:

@@ -34,15 +34,15 @@ from gateway.imports import Refresher
 from gateway.metrics import Metrics
 from gateway.proxy import Proxy
 from gateway.scheduler import PurgeScheduler
+from gateway.sync import POLICY_SETTING, NodeSync
 from gateway.tracing import Tracing
 from igwcore import mediatype
 from igwcore.descriptor import ByName, Descriptor
 from igwcore.problems import Problem, ServiceNotFound
 from repository.audit import AuditStore
 from repository.builtins import BUILTIN_ENTRIES
-from repository.changefeed import Change, ChangeFeed
+from repository.changefeed import ChangeFeed
 from repository.clients import Client, ClientStore
-from repository.database import RepositoryUnavailable as OutOfReach
 from repository.database import masked
 from repository.entry import ServiceEntry, TargetCheck
 from repository.fetch import FetchPolicy
@@ -55,8 +55,6 @@ log = logging.getLogger("integration_gateway")
 # descriptors, measured with sys.getsizeof over typical pipes, rounded up.
 PARSED_BYTES = 512
 DESCRIPTOR_BYTES = 256
-# The repository setting that holds what PUT /purge/policy set apart from config.toml.
-POLICY_SETTING = "purge_policy"
 MAX_CONVERTED_TYPES = 16  # request types an application keeps a converted pipe for
 
 
@@ -114,13 +112,14 @@ class Gateway:
         # This node in the shared repository's change notes: its name and this start.
         self.origin = f"{config.gateway.node}/{secrets.token_hex(4)}"
         self.repository = Repository(config.repository_target, origin=self.origin)
+        self.sync = NodeSync(self)  # what other processes change
         self.feed: ChangeFeed | None = None
         if self.repository.shared and role != "worker":  # a node's workers are told
             self.feed = ChangeFeed(
                 config.repository_dsn,
                 origin=self.origin,
-                on_change=self._heard,
-                on_state=self._connection,
+                on_change=self.sync.heard,
+                on_state=self.sync.connection,
             )
         self.repository_state = "connected"  # or "disconnected" (a shared repository)
         # For logs: the SQLite file, or the dsn without its password.
@@ -160,7 +159,7 @@ class Gateway:
         # config.toml's [purge], then what PUT /purge/policy stored (appserver/purge.py).
         self.configured_policy = config.purge
         self.applications = ApplicationList(
-            servers, self._stored_policy(), Clock(), on_purge=self._count_purge
+            servers, self.stored_policy(), Clock(), on_purge=self._count_purge
         )
         self.metrics.watch(lambda: list(self.applications.servers.values()))
         if role != "worker":  # once a node, not summed over its workers
@@ -193,12 +192,8 @@ class Gateway:
         self.requests_in_progress = 0  # on both listeners, kept by the error middleware
         self._name_groups: tuple[object, int, NameGroups] | None = None
         self.refresher = Refresher(self)  # imports with refresh_s
-        # Entries a change named that the shared repository could not give (it went as
-        # the change came): out of resolution until read again.
-        self._waiting: set[str] = set()
-        self._rereading: asyncio.Task[None] | None = None
 
-    def _stored_policy(self) -> PurgePolicy:
+    def stored_policy(self) -> PurgePolicy:
         stored = self.repository.get_setting(POLICY_SETTING)
         if stored is None:
             return self.configured_policy
@@ -425,13 +420,7 @@ class Gateway:
                 for s in application.plan.stages
             ):
                 continue
-            parsed = self.parse_uncached(application.canonical)
-            try:
-                plan = await self.assembler.plan(parsed.descriptors, parsed.canonical, parsed.key)
-            except Problem:
-                stale.append(application.key)  # now ambiguous, or no longer resolvable
-                continue
-            if tuple(s.service.id for s in plan.stages) != application.stage_ids:
+            if await self.resolves_otherwise(application):
                 stale.append(application.key)
         if stale:
             self.applications.remove(stale)
@@ -441,6 +430,16 @@ class Gateway:
                 ", ".join(sorted(e.id for e in entries)),
             )
         return stale
+
+    async def resolves_otherwise(self, application: Application) -> bool:
+        """Whether the application's header, planned now, would run other entries (or
+        none: it is ambiguous now, or no longer resolves)."""
+        parsed = self.parse_uncached(application.canonical)
+        try:
+            plan = await self.assembler.plan(parsed.descriptors, parsed.canonical, parsed.key)
+        except Problem:
+            return True
+        return tuple(s.service.id for s in plan.stages) != application.stage_ids
 
     async def start(self) -> None:
         # Document imports' texts, so that their stages deploy with no URL to fetch.
@@ -505,157 +504,6 @@ class Gateway:
         """A client made, changed or revoked here: every worker takes it again."""
         await self.peers.tell(NodeChange(clients=tuple(ids)))
 
-    # --- what another process changed in the repository -----------------------------------
-
-    async def apply(self, change: NodeChange) -> None:
-        """Take up what the repository holds now (a worker told by its supervisor; a node
-        told by the shared repository's notifications): entries read again and their
-        applications undeployed, clients and the policy read again."""
-        if change.repository:
-            self.repository_state = change.repository
-        try:
-            await self._take_up(change)
-        except OutOfReach:
-            # The shared repository went as the change came: what it touched is undeployed
-            # all the same, and left out of resolution until it can be read again.
-            ids = [*change.entries, *change.registered]
-            log.warning("the shared repository is out of reach: %d entries wait", len(ids))
-            await self.applications.remove_using(ids)
-            await self.peers.tell(NodeChange(entries=tuple(ids)))
-            self._unread(ids)
-            return
-        if change.repository or change.resync:
-            await self.peers.tell(NodeChange(resync=change.resync, repository=change.repository))
-
-    def _unread(self, ids: list[str]) -> None:
-        """Entries out of resolution until read again: tried every second."""
-        index = self.repository.index()
-        for id in ids:
-            index.put(id, None)
-        self._waiting.update(ids)
-        if self._rereading is None or self._rereading.done():
-            self._rereading = asyncio.get_running_loop().create_task(self._reread())
-
-    async def _reread(self) -> None:
-        while self._waiting:
-            await asyncio.sleep(1.0)
-            ids = sorted(self._waiting)
-            try:
-                self.repository.refresh(ids)
-            except OutOfReach:
-                continue
-            self._waiting.difference_update(ids)
-            self._reheld(ids)
-            log.info("read %d entries again", len(ids))
-
-    async def _take_up(self, change: NodeChange) -> None:
-        if change.resync:
-            await self.resynchronise()
-        ids = list(dict.fromkeys([*change.entries, *change.registered]))
-        if ids:
-            self.repository.refresh(ids)
-            self._reheld(ids)
-            self._forget_contracts(ids)
-        if change.entries:
-            await self.services_changed(list(change.entries))
-        if change.registered:
-            index = self.repository.index()
-            entries = [e for id in change.registered if (e := index.get(id)) is not None]
-            await self.registered(entries)
-        if change.clients:
-            self.clients.reload(change.clients)
-            await self.peers.tell(NodeChange(clients=change.clients))
-        if change.policy:
-            self.applications.policy = self._stored_policy()
-            if self.role != "worker":
-                self.scheduler.apply(self.applications.policy)
-            await self.peers.tell(NodeChange(policy=True))
-
-    async def _heard(self, change: Change) -> None:
-        """Another node committed `change` to the shared repository: taken up here and
-        by this node's workers (within a second of the commit: SPEC §5)."""
-        ids = tuple(sorted(change.entries))
-        await self.apply(
-            NodeChange(
-                entries=ids,
-                registered=ids,  # those enabled now: re-plan what they may change
-                clients=tuple(sorted(change.clients)),
-                policy=POLICY_SETTING in change.settings,
-                resync=change.partial,
-            )
-        )
-
-    async def _connection(self, connected: bool) -> None:
-        """The shared repository lost (health says so, admin writes 503) or back (read
-        again: what was committed meanwhile was never heard)."""
-        if connected:
-            log.info("the shared repository is back (%s): reading it again", self.repository_name)
-            await self.apply(NodeChange(resync=True, repository="connected"))
-        else:
-            log.warning(
-                "the shared repository is out of reach (%s): deployed applications keep "
-                "serving; admin changes are refused until it is back",
-                self.repository_name,
-            )
-            await self.apply(NodeChange(repository="disconnected"))
-
-    async def resynchronise(self) -> None:
-        """Everything read again (the shared repository was out of reach: its changes
-        meanwhile were missed); every application whose stages would not be chosen now,
-        or whose entries changed, is undeployed."""
-        self.repository.resync()
-        self.held.clear()
-        self.held.update(self.held_back())
-        self.clients.reload(None)
-        self.applications.policy = self._stored_policy()
-        if self.role != "worker":
-            self.scheduler.apply(self.applications.policy)
-        remember_imports(wsdl_cache(self.env.shared), self.repository.list_imports())
-        index = self.repository.index()
-        stale = []
-        for application in self.applications:
-            if any(index.get(s.service.id) != s.service for s in application.plan.stages):
-                stale.append(application.key)
-                continue
-            parsed = self.parse_uncached(application.canonical)
-            try:
-                plan = await self.assembler.plan(parsed.descriptors, parsed.canonical, parsed.key)
-            except Problem:
-                stale.append(application.key)
-                continue
-            if tuple(s.service.id for s in plan.stages) != application.stage_ids:
-                stale.append(application.key)
-        if stale:
-            self.applications.remove(stale)
-            log.info("resynchronised: undeployed %d applications", len(stale))
-
-    def _reheld(self, ids: list[str]) -> None:
-        """What the kinds' rules hold back, for entries another process changed."""
-        index = self.repository.index()
-        for id in ids:
-            self.held.pop(id, None)
-            entry = index.get(id)
-            if entry is not None:
-                errors = KINDS[entry.kind].check_target(entry.target, self.env)
-                if errors:
-                    self.held[id] = errors[0]["reason"]
-
-    def _forget_contracts(self, ids: list[str]) -> None:
-        """A SOAP entry another process changed may come from a WSDL imported or
-        refreshed there: its parsed contract is dropped, and the imports' texts taken
-        again when one is not known here."""
-        cache = wsdl_cache(self.env.shared)
-        index = self.repository.index()
-        wsdls = {
-            e.target.get("wsdl")
-            for id in ids
-            if (e := index.get(id)) is not None and e.kind == "soap"
-        } - {None}
-        for url in wsdls:
-            cache.forget(str(url))
-        if any(cache.document(str(url)) is None for url in wsdls):
-            remember_imports(cache, self.repository.list_imports())
-
     def _count_purge(self, trigger: str, report: PurgeReport) -> None:
         self.metrics.scheduler_runs.labels(trigger).inc()
         self.metrics.purged.inc(len(report.purged))
@@ -692,9 +540,9 @@ class Gateway:
             await self.feed.stop()
         self.scheduler.shutdown()
         await self.refresher.stop()
-        for task in [*self._scheduled, *self._assembling.values(), self._rereading]:
-            if task is not None:
-                task.cancel()
+        for task in [*self._scheduled, *self._assembling.values()]:
+            task.cancel()
+        self.sync.stop()
         if self.audit is not None:
             await self.audit.stop()  # the requests are drained: their records are all in
         await self.applications.close()

@@ -223,7 +223,7 @@ async def run_worker(config: Config, number: int, control: str) -> None:
     await web.UnixSite(controls, control).start()
     # From here on every change reaches this worker; one made since the repository was
     # opened (another node's, in a shared one) is read now.
-    await gateway.resynchronise()
+    await gateway.sync.resynchronise()
     public = public_runner(gateway)
     await public.setup()
     stop = asyncio.Event()

@@ -266,7 +266,7 @@ async def test_a_change_that_cannot_be_read_leaves_its_entries_out_until_it_can(
     assert (await gw.call("validator", {"a": 1})).status == 200
     await asyncio.to_thread(postgres.stop)
     try:
-        await gw.gateway.apply(NodeChange(entries=("validator@1.0.0",)))
+        await gw.gateway.sync.apply(NodeChange(entries=("validator@1.0.0",)))
         assert len(gw.gateway.applications) == 0
         assert (await gw.call("validator", {"a": 1})).status == 404
         assert (await gw.call("JSON -> XML", {"a": 1})).status == 200  # the others serve
