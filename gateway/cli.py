@@ -9,72 +9,33 @@ taken before the command's name or after it.
 from __future__ import annotations
 
 import argparse
-import enum
-import http.client
 import importlib.metadata
 import json
 import os
-import re
-import ssl
 import sys
 import textwrap
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from gateway import config as configuration
-from gateway import header, tls
-from gateway.lifecycle import listener_url
+from gateway import header, repofiles
+from gateway.adminclient import (
+    STATUSES,
+    AdminAPI,
+    Answered,
+    Failed,
+    Status,
+    admin_api,
+    problem_status,
+    quoted,
+    read,
+)
 from gateway.serve import serve
 from igwcore.descriptor import canonical
 from igwcore.problems import Problem
-
-
-class Status(enum.IntEnum):
-    """How a command ended, the same for every command."""
-
-    DONE = 0
-    PROBLEM = 1
-    USAGE = 2
-    UNREACHABLE = 3
-    REFUSED = 4
-
-
-STATUSES = {
-    Status.DONE: "done",
-    Status.PROBLEM: "the gateway answered with a problem (its problem+json on stderr), other "
-    "than those below",
-    Status.USAGE: "bad usage: arguments, a file that cannot be read, a config that cannot be "
-    "used, or a header wrong as written (a syntax error, too many stages or arguments: what "
-    "check finds offline, and resolve alike)",
-    Status.UNREACHABLE: "the admin API could not be reached: nothing listens there, no answer "
-    "in time, not HTTP, or its TLS certificate not trusted (--cacert)",
-    Status.REFUSED: "the admin API refused the credentials: its token (401), or the client "
-    "certificate its tls_client_ca asks for (--cert, --key)",
-}
-# The problems `check` finds offline: the admin API's answer of one of them is USAGE too.
-HEADER_PROBLEMS = frozenset({"syntax", "too-many-stages", "too-many-args"})
-# The server's TLS alerts about the client's certificate: a refusal, not an outage.
-CERTIFICATE_ALERTS = tuple(
-    "_ALERT_" + alert
-    for alert in (
-        "CERTIFICATE_REQUIRED",
-        "BAD_CERTIFICATE",
-        "UNKNOWN_CA",
-        "CERTIFICATE_UNKNOWN",
-        "CERTIFICATE_EXPIRED",
-        "CERTIFICATE_REVOKED",
-        "UNSUPPORTED_CERTIFICATE",
-    )
-)
-# A listener bound to every address is called on this machine's loopback.
-LOOPBACK = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
 
 
 def _exit_statuses() -> str:
@@ -316,21 +277,6 @@ def main(argv: list[str] | None = None) -> int:
         return Status.DONE
 
 
-class Failed(Exception):
-    """A command that ends otherwise than DONE: what it says on stderr, and its status."""
-
-    def __init__(self, status: Status, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-class Answered(Exception):
-    """A problem+json body: the admin API's answer, or what `check` finds."""
-
-    def __init__(self, problem: dict[str, Any]) -> None:
-        self.problem = problem
-
-
 def _main(argv: list[str] | None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -340,7 +286,7 @@ def _main(argv: list[str] | None) -> int:
         return e.status
     except Answered as e:
         print(_problem_text(e.problem, args), file=sys.stderr)
-        return _problem_status(e.problem)
+        return problem_status(e.problem)
     return Status.DONE
 
 
@@ -362,14 +308,8 @@ def _run(args: argparse.Namespace) -> None:
     if args.command == "check":
         _check(args.header, config, out)
         return
-    COMMANDS[args.command](args, _admin_api(args, config), out)
-
-
-def _problem_status(problem: dict[str, Any]) -> Status:
-    slug = str(problem.get("type", "")).rsplit("/", 1)[-1]
-    if slug in HEADER_PROBLEMS:
-        return Status.USAGE
-    return Status.REFUSED if problem.get("status") == 401 else Status.PROBLEM
+    api = admin_api(config, args.admin, args.cacert, args.cert, args.cert_key)
+    COMMANDS[args.command](args, api, out)
 
 
 def _problem_text(problem: dict[str, Any], args: argparse.Namespace) -> str:
@@ -420,84 +360,6 @@ def _check(value: str, config: configuration.Config, out: Output) -> None:
     out.lines({"canonical": canonical_form, "key": key}, canonical_form, key)
 
 
-@dataclass(frozen=True)
-class AdminAPI:
-    """A running gateway's admin API: its base URL, token and TLS context."""
-
-    base: str
-    token: str
-    context: ssl.SSLContext | None = None
-
-    def call(self, method: str, path: str, body: Any = None) -> Any:
-        """The answer's JSON; Answered with a problem, Failed when it cannot be had."""
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.base + path, data=data, method=method)
-        request.add_header("Accept", "application/json")
-        if data is not None:
-            request.add_header("Content-Type", "application/json")
-        if self.token:
-            request.add_header("Authorization", f"Bearer {self.token}")
-        try:
-            with urllib.request.urlopen(request, timeout=60, context=self.context) as response:
-                raw = response.read()
-        except urllib.error.HTTPError as e:
-            raw = e.read()
-            try:
-                raise Answered(json.loads(raw)) from None
-            except json.JSONDecodeError:
-                detail = raw.decode(errors="replace")
-                raise Answered({"status": e.code, "detail": detail}) from None
-        except urllib.error.URLError as e:
-            raise self._unreachable(e.reason) from None
-        except (OSError, http.client.HTTPException) as e:
-            raise self._unreachable(e) from None
-        try:
-            return json.loads(raw) if raw else {}
-        except json.JSONDecodeError:
-            raise Failed(Status.UNREACHABLE, f"{self.base} answered, but not JSON") from None
-
-    def _unreachable(self, reason: Any) -> Failed:
-        if self.context is not None and _certificate_refused(reason):
-            return Failed(
-                Status.REFUSED,
-                f"the admin API at {self.base} refused the TLS connection ({reason}): it "
-                "takes only a client certificate its tls_client_ca signed (--cert, --key)",
-            )
-        hint = (
-            " (trust its CA with --cacert PATH)"
-            if isinstance(reason, ssl.SSLCertVerificationError)
-            else ""
-        )
-        return Failed(
-            Status.UNREACHABLE, f"cannot reach the admin API at {self.base}: {reason}{hint}"
-        )
-
-
-def _certificate_refused(reason: Any) -> bool:
-    """A TLS server's alert about the client's certificate; or, as asyncio's TLS servers
-    (the gateway's) send no alert, a hang-up right after the handshake."""
-    if isinstance(reason, ssl.SSLError) and str(reason.reason).endswith(CERTIFICATE_ALERTS):
-        return True
-    return isinstance(reason, ConnectionResetError | ssl.SSLEOFError | ssl.SSLZeroReturnError)
-
-
-def _admin_api(args: argparse.Namespace, config: configuration.Config) -> AdminAPI:
-    """--admin, else the config's admin listener (https:// with its tls_cert); its token;
-    the TLS options for an https:// one."""
-    a = config.admin
-    host = LOOPBACK.get(a.host, a.host)
-    base = (args.admin or listener_url(host, a.port, tls=bool(a.tls_cert))).rstrip("/")
-    if args.cert_key is not None and args.cert is None:
-        raise Failed(Status.USAGE, "--key goes with --cert: the certificate it is the key of")
-    if not base.lower().startswith("https://"):
-        return AdminAPI(base, config.admin_token)
-    try:
-        context = tls.client_context(args.cacert, args.cert, args.cert_key)
-    except tls.TLSFileError as e:
-        raise Failed(Status.USAGE, f"{e.key}: {e}") from None
-    return AdminAPI(base, config.admin_token, context)
-
-
 # -- the admin API's commands ---------------------------------------------------------------
 
 
@@ -512,7 +374,7 @@ def _import(args: argparse.Namespace, api: AdminAPI, out: Output) -> None:
     body: dict[str, Any] = {"kind": args.kind}
     source = Path(args.source)
     if "://" not in args.source and source.exists():
-        body["document"] = _read(source)
+        body["document"] = read(source)
     else:
         body["url"] = args.source
     for key in ("prefix", "base_url", "version", "connection", "server_url", "refresh_s"):
@@ -526,7 +388,7 @@ def _import(args: argparse.Namespace, api: AdminAPI, out: Output) -> None:
                 relative = Path(name).resolve().relative_to(folder).as_posix()
             except ValueError:
                 raise Failed(Status.USAGE, f"--with {name}: not inside {folder}") from None
-            body["documents"][relative] = _read(Path(name))
+            body["documents"][relative] = read(Path(name))
     out.json(api.call("POST", "/imports", body))
 
 
@@ -537,7 +399,7 @@ def _imports(args: argparse.Namespace, api: AdminAPI, out: Output) -> None:
         return
     if args.id is None:
         raise Failed(Status.USAGE, "imports refresh: name the import (its ID, see imports)")
-    out.json(api.call("POST", f"/imports/{_quoted(args.id)}/refresh"))
+    out.json(api.call("POST", f"/imports/{quoted(args.id)}/refresh"))
 
 
 def _services(args: argparse.Namespace, api: AdminAPI, out: Output) -> None:
@@ -547,7 +409,19 @@ def _services(args: argparse.Namespace, api: AdminAPI, out: Output) -> None:
         return
     if args.folder is None:
         raise Failed(Status.USAGE, f"services {args.action}: name a folder")
-    (_export if args.action == "export" else _load)(api, args.folder, out)
+    if args.action == "export":
+        done = repofiles.export(api, args.folder)
+        what = (
+            f"exported {done['services']} services and {done['imports']} imports "
+            f"to {done['folder']}"
+        )
+    else:
+        done = repofiles.load(api, args.folder)
+        what = (
+            f"loaded {done['changed']} services ({done['unchanged']} already so) and "
+            f"{done['imports']} imports"
+        )
+    out.lines(done, what)
 
 
 def _apps(args: argparse.Namespace, api: AdminAPI, out: Output) -> None:
@@ -582,88 +456,18 @@ def _audit(args: argparse.Namespace, api: AdminAPI, out: Output) -> None:
     out.table(api.call("GET", path), ["received", "client", "status", "key", "stages", "finished"])
 
 
-EXPORTED = ("services", "imports")
-
-
-def _export(api: AdminAPI, folder: Path, out: Output) -> None:
-    """The repository as files: a service file an entry, an import file an import. What an
-    earlier export left in those two folders goes first, so that the folder is exactly
-    the repository (commit it; `services load` it elsewhere, or use services/ as a
-    service_dirs folder)."""
-    exported = api.call("GET", "/services:export")
-    try:
-        for part in EXPORTED:
-            (folder / part).mkdir(parents=True, exist_ok=True)
-            for old in (folder / part).glob("*.yaml"):
-                old.unlink()
-        for entry in exported["services"]:
-            _write_yaml(folder / "services" / f"{_file_name(entry['id'])}.yaml", entry)
-        for i, source in enumerate(exported["imports"], 1):
-            stem = _file_name(source.get("prefix") or source["kind"])
-            _write_yaml(folder / "imports" / f"{i:03d}-{stem}.yaml", source)
-    except OSError as e:
-        raise Failed(Status.USAGE, f"services export: cannot write {folder}: {e}") from None
-    services, imports = len(exported["services"]), len(exported["imports"])
-    out.lines(
-        {"folder": str(folder), "services": services, "imports": imports},
-        f"exported {services} services and {imports} imports to {folder}",
-    )
-
-
-def _load(api: AdminAPI, folder: Path, out: Output) -> None:
-    """Register each service file (PUT where its id exists), then make each import."""
-    entries = [yaml.safe_load(_read(p)) for p in sorted((folder / "services").glob("*.yaml"))]
-    sources = [yaml.safe_load(_read(p)) for p in sorted((folder / "imports").glob("*.yaml"))]
-    existing = {e["id"]: e for e in api.call("GET", "/services")["items"]}
-    changed = 0
-    for entry in entries:
-        known = existing.get(entry["id"])
-        if known is None:
-            api.call("POST", "/services", entry)
-            changed += 1
-        elif {k: v for k, v in known.items() if k != "held"} != entry:
-            api.call("PUT", "/services/" + _quoted(entry["id"]), entry)
-            changed += 1
-    for source in sources:
-        api.call("POST", "/imports", source)
-    same = len(entries) - changed
-    out.lines(
-        {"changed": changed, "unchanged": same, "imports": len(sources)},
-        f"loaded {changed} services ({same} already so) and {len(sources)} imports",
-    )
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text()
-    except OSError as e:
-        raise Failed(Status.USAGE, f"cannot read {path}: {e.strerror}") from None
-
-
-def _quoted(segment: str) -> str:
-    return urllib.parse.quote(segment, safe="")
-
-
-def _file_name(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._@-]+", "_", text).strip("._") or "entry"
-
-
-def _write_yaml(path: Path, value: Any) -> None:
-    path.write_text(yaml.safe_dump(value, sort_keys=False, allow_unicode=True))
-
-
 def _clients(args: argparse.Namespace, api: AdminAPI, out: Output) -> None:
     """`clients add|list|revoke|rotate`; a secret printed only where the API answers one."""
     if args.action == "list":
         out.table(api.call("GET", "/clients"), ["id", "name", "allow", "created"])
     elif args.action == "revoke":
-        api.call("DELETE", "/clients/" + _quoted(args.id))
+        api.call("DELETE", "/clients/" + quoted(args.id))
         out.lines(
             {"id": args.id, "revoked": True},
             f"client {args.id} is revoked: its next request is refused (401)",
         )
     elif args.action == "rotate":
-        client = api.call("POST", f"/clients/{_quoted(args.id)}/secret")
+        client = api.call("POST", f"/clients/{quoted(args.id)}/secret")
         lines = _secret_lines("new secret for client", client)
         out.lines(client, *lines, "The old secret no longer works.")
     else:
