@@ -11,7 +11,7 @@ import signal
 from aiohttp import web
 
 from gateway.admin import create_admin_app
-from gateway.listener import BoundedRunner, ConnectionGate, HeadLimits
+from gateway.listener import CLOSE_GRACE_S, BoundedRunner, ConnectionGate, HeadLimits
 from gateway.public import create_public_app
 from gateway.runtime import Gateway
 
@@ -82,6 +82,8 @@ async def drain(gateway: Gateway, runners: tuple[web.AppRunner, ...]) -> None:
             await site.stop()
         if runner.server is not None:
             runner.server.pre_shutdown()  # each connection closes after its answer
+    # A request already on its way on an idle connection has CLOSE_GRACE_S to arrive.
+    await asyncio.sleep(CLOSE_GRACE_S)
     deadline = asyncio.get_running_loop().time() + DRAIN_SECONDS
     while gateway.requests_in_progress and asyncio.get_running_loop().time() < deadline:
         await asyncio.sleep(0.05)

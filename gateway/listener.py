@@ -45,6 +45,7 @@ HEAD_SLACK = 64 * 1024  # a head may hold this much besides Integration-Config
 MAX_ANSWERED = 1024 * 1024  # a head up to this size is answered 431; a longer one cut off
 LINGER_S = 1.0  # after an answer to a bad head, what the client still sends is dropped
 END_OF_HEAD = b"\r\n\r\n"
+CLOSE_GRACE_S = 0.5  # at a stop, for a request already on its way on an idle connection
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,7 @@ class BoundedHandler(RequestHandler):
         self._head_timer: asyncio.TimerHandle | None = None
         self._served_at = 0.0  # when the connection was let in
         self._linger: asyncio.TimerHandle | None = None
+        self._stopping = False  # the listener stops: the next answer closes
 
     # -- the connection's life -------------------------------------------------------------
 
@@ -190,6 +192,20 @@ class BoundedHandler(RequestHandler):
         if len(self._messages) > before:  # a head was parsed: its body follows
             self._body = self._messages[-1][1]
             self._head_bytes, self._head_tail = 0, b""
+            if self._stopping:
+                self._close = True  # answered, then closed: the listener is stopping
+
+    def close(self) -> None:
+        """At a stop (aiohttp's `pre_shutdown`): close once the request in hand is
+        answered. An idle connection may have a request on its way, sent already (a
+        balancer's, on a connection it opened as the listener stopped): it gets
+        `CLOSE_GRACE_S` to arrive, and is answered with the connection closed after it;
+        closed at once, that request would be cut unanswered."""
+        if self._waiter is None or self._messages or self._stopping:
+            super().close()
+            return
+        self._stopping = True
+        self._loop.call_later(CLOSE_GRACE_S, super().close)
 
     def _reading_head(self) -> bool:
         return self._body is None or self._body.is_eof()

@@ -63,7 +63,7 @@ log = logging.getLogger("integration_gateway.admin")
 
 def add_routes(app: web.Application) -> None:
     app[CSRF] = secrets.token_urlsafe(32)
-    app[SAMPLER] = Sampler(app[GATEWAY].metrics_text, History())
+    app[SAMPLER] = Sampler(lambda: app[GATEWAY].metrics_text(), History())  # read when it runs
     app.on_startup.append(_start_sampling)
     app.on_cleanup.append(_stop_sampling)
     app.router.add_get("/", home)

@@ -14,14 +14,16 @@ import time
 from pathlib import Path
 
 import aiohttp
+import httpx
 import pytest
+import trustme
 
 from tests.conftest import http_entry
 from tests.nodes import Node
 from tests.processes import free_port
 
 RECIPE = Path(__file__).resolve().parents[2] / "examples" / "cluster"
-PORTS = (8180, 8181, 8280, 8281, 8000)  # as the recipe's files have them
+PORTS = (8180, 8181, 8280, 8281, 8000, 8443)  # as the recipe's files have them
 
 
 @pytest.fixture
@@ -61,6 +63,11 @@ async def test_two_nodes_behind_nginx(tmp_path: Path, recipe, pg_dsn: str, upstr
     b = Node.of(tmp_path / "b", recipe["node-b.toml"], ports[8280], ports[8281]).start(env=env)
     front = tmp_path / "nginx"
     (front / "tmp").mkdir(parents=True)
+    (front / "tls").mkdir()
+    ca = trustme.CA()
+    served = ca.issue_cert("127.0.0.1", "localhost")
+    served.private_key_pem.write_to_path(front / "tls" / "public.key")
+    served.cert_chain_pems[0].write_to_path(front / "tls" / "public.pem")
     (front / "nginx.conf").write_text(recipe["nginx.conf"])
     nginx = subprocess.Popen(
         ["nginx", "-c", str(front / "nginx.conf"), "-p", str(front)],
@@ -81,6 +88,13 @@ async def test_two_nodes_behind_nginx(tmp_path: Path, recipe, pg_dsn: str, upstr
         assert {await post(url + "/orders", "shop.upper", "hi") for _ in range(20)} == {200}
         seen = {(await get(url + "/_gateway/health"))[1]["node"] for _ in range(20)}
         assert seen == {"node-a", "node-b"}
+        # The same over TLS, on nginx's 8443; the admin ports are not behind it.
+        with ca.cert_pem.tempfile() as trusted:
+            tls_url = f"https://127.0.0.1:{ports[8443]}/_gateway/health"
+            answer = httpx.get(tls_url, verify=trusted, timeout=10)
+        assert answer.status_code == 200 and answer.json()["node"] in seen
+        answer = httpx.get(f"{url}/applications")
+        assert answer.status_code == 404  # the public port's: no admin API through nginx
         # Node A stops (SIGTERM: it drains, its port closes): nginx serves from B.
         statuses = []
         stopping = asyncio.ensure_future(asyncio.to_thread(a.stop))
@@ -88,7 +102,7 @@ async def test_two_nodes_behind_nginx(tmp_path: Path, recipe, pg_dsn: str, upstr
         while time.monotonic() < deadline or not stopping.done():
             statuses.append(await post(url + "/orders", "shop.upper", "hi"))
         assert await stopping == 0
-        assert set(statuses) == {200}, statuses
+        assert set(statuses) == {200}, (statuses, _errors(nginx))
         assert {(await get(url + "/_gateway/health"))[1]["node"] for _ in range(10)} == {"node-b"}
     finally:
         nginx.send_signal(signal.SIGQUIT)
@@ -98,3 +112,14 @@ async def test_two_nodes_behind_nginx(tmp_path: Path, recipe, pg_dsn: str, upstr
             nginx.kill()
         a.kill()
         b.kill()
+
+
+def _errors(nginx: subprocess.Popen[bytes]) -> str:
+    """What nginx logged (its error log is its stderr), for a failure's message."""
+    nginx.send_signal(signal.SIGQUIT)
+    try:
+        _, err = nginx.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        nginx.kill()
+        _, err = nginx.communicate()
+    return err.decode(errors="replace")[-3000:]
