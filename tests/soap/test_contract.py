@@ -170,11 +170,17 @@ async def test_an_imported_wsdl_is_known_without_a_fetch(files: Files, repo: Any
 
 
 async def test_loading_a_slow_wsdl_does_not_stall_the_event_loop(files: Files) -> None:
-    fetched = contracts()
-    async with loop_gaps(0.01) as gaps:
-        await fetched.load(files.url("slow?s=0.5"))
-    assert len(gaps) > 20  # the loop kept running during the half-second fetch
-    assert max(gaps) < 0.1, max(gaps)
+    # A stall the loading causes is in every try; this shared machine's own pauses (one
+    # of 0.27 s was seen) are not: up to three tries, each with nothing cached.
+    worst = []
+    for _ in range(3):
+        async with loop_gaps(0.01) as gaps:
+            await contracts().load(files.url("slow?s=0.5"))
+        assert len(gaps) > 20  # the loop kept running during the half-second fetch
+        worst.append(max(gaps))
+        if worst[-1] < 0.1:
+            break
+    assert min(worst) < 0.1, worst
 
 
 # -- find_by_contract ------------------------------------------------------------------------
