@@ -375,12 +375,16 @@ class Gateway:
 
     def held_back(self) -> dict[str, str]:
         """Entry id -> why the kinds' own rules refuse that stored entry now."""
-        held: dict[str, str] = {}
-        for entry in self.repository.list():
-            errors = KINDS[entry.kind].check_target(entry.target, self.env)
-            if errors:
-                held[entry.id] = errors[0]["reason"]
-        return held
+        return {
+            entry.id: reason
+            for entry in self.repository.list()
+            if (reason := self.held_reason(entry)) is not None
+        }
+
+    def held_reason(self, entry: ServiceEntry) -> str | None:
+        """Why the kinds' own rules refuse `entry` under this configuration, if they do."""
+        errors = KINDS[entry.kind].check_target(entry.target, self.env)
+        return errors[0]["reason"] if errors else None
 
     def entry_json(self, entry: ServiceEntry) -> dict[str, Any]:
         """An entry as the admin API shows it: a held-back one disabled, with its reason."""

@@ -17,7 +17,6 @@ import asyncio
 import logging
 from typing import Any
 
-from appserver.kinds import KINDS
 from gateway.control import NodeChange
 from repository.changefeed import Change
 from repository.database import RepositoryUnavailable as OutOfReach
@@ -162,10 +161,9 @@ class NodeSync:
         for id in ids:
             self.gw.held.pop(id, None)
             entry = index.get(id)
-            if entry is not None:
-                errors = KINDS[entry.kind].check_target(entry.target, self.gw.env)
-                if errors:
-                    self.gw.held[id] = errors[0]["reason"]
+            reason = None if entry is None else self.gw.held_reason(entry)
+            if reason is not None:
+                self.gw.held[id] = reason
 
     def _forget_contracts(self, ids: list[str]) -> None:
         """A SOAP entry another process changed may come from a WSDL imported or
